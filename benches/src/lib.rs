@@ -1,0 +1,1 @@
+//! Benchmarks of ring-core and http-demo against peers.

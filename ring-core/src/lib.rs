@@ -1,0 +1,232 @@
+//! # ring-core
+//!
+//! A hand-written io_uring wrapper on rustix's raw syscalls. It calls
+//! `io_uring_setup`, `io_uring_enter` and `io_uring_register` itself and maps
+//! the SQ ring, CQ ring and SQE array itself.
+//!
+//! Layers, each calling only the ones below it:
+//!
+//! | file | layer |
+//! |------|-------|
+//! | [`sys`](self) (`sys.rs`) | the syscalls and `mmap`/`munmap`, nothing else |
+//! | `mmap.rs` | owned mappings, unmapped on drop |
+//! | `index.rs` | head/tail arithmetic across `u32` wraparound |
+//! | [`squeue`], [`cqueue`] | SQE/CQE layouts and borrowed queue views |
+//! | [`setup`] | [`Builder`], [`Params`], mapping the regions |
+//! | [`submit`] | when and how to enter: [`Submitter`] |
+//! | [`opcode`] | one builder per operation |
+//! | [`register`], [`probe`], [`buf_ring`] | registrations, the opcode probe, provided-buffer rings |
+//!
+//! The raw tier is `unsafe` where the kernel keeps pointers:
+//! [`SubmissionQueue::push`](squeue::SubmissionQueue::push) states exactly
+//! what must outlive an operation.
+//!
+//! ```
+//! use ring_core::{opcode, IoUring};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut ring = IoUring::new(8)?;
+//! let nop = opcode::Nop::new().build().user_data(42);
+//! // SAFETY: a NOP points to no memory.
+//! unsafe { ring.submission().push(&nop)? };
+//! ring.submit_and_wait(1)?;
+//! let cqe = ring.completion().next().expect("one completion");
+//! assert_eq!(cqe.user_data(), 42);
+//! assert_eq!(cqe.result(), Ok(0));
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod buf_ring;
+pub mod cqueue;
+mod error;
+mod index;
+mod mmap;
+pub mod opcode;
+pub mod probe;
+pub mod register;
+pub mod setup;
+pub mod squeue;
+pub mod submit;
+mod sys;
+pub mod types;
+
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use rustix::io_uring::IoringEnterFlags;
+
+pub use error::{Error, Region};
+pub use rustix::io::Errno;
+pub use setup::{Builder, Features, Params, SetupFlags};
+pub use submit::{SubmitError, Submitter};
+
+use cqueue::{CompletionQueue, RawCq};
+use mmap::Mmap;
+use squeue::{RawSq, SubmissionQueue};
+
+/// An io_uring instance: the ring fd, its three mappings, and the state that
+/// decides how to enter it.
+///
+/// Drop order: the mappings are unmapped first, then the fd is closed (field
+/// order). Dropping a ring with operations in flight is the caller's
+/// business in this raw tier: the kernel cancels them when the fd's last
+/// reference goes, but memory they point to must be kept alive until then
+/// (see [`SubmissionQueue::push`]).
+pub struct IoUring {
+    sq: RawSq,
+    cq: RawCq,
+    /// The fd given to enter: the ring fd or its registered index.
+    enter_fd: RawFd,
+    enter_flags: IoringEnterFlags,
+    registered_index: Option<u32>,
+    params: Params,
+    // The mappings are declared before `fd` so they are unmapped before the
+    // fd closes.
+    #[allow(dead_code)]
+    sq_map: Mmap,
+    #[allow(dead_code)]
+    cq_map: Option<Mmap>,
+    #[allow(dead_code)]
+    sqe_map: Mmap,
+    fd: OwnedFd,
+}
+
+// SAFETY: the raw pointers point into mappings this value owns; the ring
+// may move to another thread as a whole. It is not `Sync`: the views and
+// submitter assume a single user at a time (they take `&mut self` or are
+// created from one).
+unsafe impl Send for IoUring {}
+
+impl IoUring {
+    /// Creates a ring with default setup and at least `entries` SQ slots.
+    pub fn new(entries: u32) -> Result<Self, Error> {
+        Builder::default().build(entries)
+    }
+
+    /// A [`Builder`] for setup flags and sizes.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The parameters the kernel returned (sizes, flags, features).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// A borrowed view of the submission queue.
+    #[inline]
+    pub fn submission(&mut self) -> SubmissionQueue<'_> {
+        SubmissionQueue::new(self.sq)
+    }
+
+    /// A borrowed view of the completion queue.
+    #[inline]
+    pub fn completion(&mut self) -> CompletionQueue<'_> {
+        CompletionQueue::new(self.cq)
+    }
+
+    /// The submitter (submit, wait, register).
+    #[inline]
+    pub fn submitter(&self) -> Submitter<'_> {
+        Submitter {
+            fd: self.fd.as_fd(),
+            enter_fd: self.enter_fd,
+            enter_flags: self.enter_flags,
+            setup_flags: self.params.flags(),
+            features: self.params.features(),
+            sq: &self.sq,
+            cq: &self.cq,
+        }
+    }
+
+    /// All three at once, for loops that push, submit and reap together.
+    #[inline]
+    pub fn split(&mut self) -> (Submitter<'_>, SubmissionQueue<'_>, CompletionQueue<'_>) {
+        let sq = SubmissionQueue::new(self.sq);
+        let cq = CompletionQueue::new(self.cq);
+        (self.submitter(), sq, cq)
+    }
+
+    /// Submits published entries; see [`Submitter::submit`].
+    #[inline]
+    pub fn submit(&self) -> Result<usize, SubmitError> {
+        self.submitter().submit()
+    }
+
+    /// Submits and waits; see [`Submitter::submit_and_wait`].
+    #[inline]
+    pub fn submit_and_wait(&self, want: usize) -> Result<usize, SubmitError> {
+        self.submitter().submit_and_wait(want)
+    }
+
+    /// Registers the ring fd in this thread's registered-ring table
+    /// (`IORING_REGISTER_RING_FDS`, Linux 5.18), so that later enters skip the
+    /// fd lookup. The ring remembers the index: every [`Submitter`] made
+    /// afterwards uses it.
+    ///
+    /// The registration belongs to the calling thread: enter from this thread
+    /// only afterwards (or call [`unregister_ring_fd`](Self::unregister_ring_fd)
+    /// before moving the ring).
+    pub fn register_ring_fd(&mut self) -> Result<u32, Error> {
+        if let Some(index) = self.registered_index {
+            return Ok(index);
+        }
+        let index = register::register_ring_fd(self.fd.as_fd())?;
+        self.registered_index = Some(index);
+        self.enter_fd = index as RawFd;
+        self.enter_flags = IoringEnterFlags::REGISTERED_RING;
+        Ok(index)
+    }
+
+    /// Undoes [`register_ring_fd`](Self::register_ring_fd).
+    pub fn unregister_ring_fd(&mut self) -> Result<(), Error> {
+        if let Some(index) = self.registered_index.take() {
+            self.enter_fd = self.fd.as_raw_fd();
+            self.enter_flags = IoringEnterFlags::empty();
+            register::unregister_ring_fd(self.fd.as_fd(), index)?;
+        }
+        Ok(())
+    }
+
+    /// The registered ring index, if [`register_ring_fd`](Self::register_ring_fd)
+    /// was called.
+    pub fn registered_ring_index(&self) -> Option<u32> {
+        self.registered_index
+    }
+
+    /// Enables a ring created with [`Builder::r_disabled`]
+    /// (`IORING_REGISTER_ENABLE_RINGS`, Linux 5.10).
+    pub fn enable(&self) -> Result<(), Error> {
+        self.submitter().register_enable_rings()
+    }
+}
+
+impl AsFd for IoUring {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for IoUring {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl core::fmt::Debug for IoUring {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IoUring")
+            .field("fd", &self.fd)
+            .field("params", &self.params)
+            .field("registered_index", &self.registered_index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for IoUring {
+    fn drop(&mut self) {
+        // A registered ring fd holds a reference to the ring until the thread
+        // exits; drop it so closing `fd` really releases the ring.
+        let _ = self.unregister_ring_fd();
+    }
+}

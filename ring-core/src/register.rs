@@ -1,0 +1,469 @@
+//! Registrations (`io_uring_register`): files, buffers, eventfds, the ring
+//! fd, personalities, io-wq limits and affinity, restrictions.
+//!
+//! Every failure is an [`Error::Register`] naming the kernel's register op.
+//! Registrations that keep pointers to memory (buffers) are `unsafe`, with
+//! the lifetime the kernel needs stated on the method.
+
+use core::ffi::c_void;
+
+use rustix::fd::{AsRawFd, BorrowedFd, RawFd};
+use rustix::io::Errno;
+use rustix::io_uring::{
+    io_uring_files_update, io_uring_ptr, io_uring_rsrc_register, io_uring_rsrc_update,
+    io_uring_rsrc_update2, iovec, IoringRegisterOp, IoringRsrcFlags,
+};
+
+use crate::{sys, Error, Submitter};
+
+/// Calls `io_uring_register` and names the op in the error.
+///
+/// # Safety
+///
+/// As [`sys::register`].
+#[inline]
+pub(crate) unsafe fn call(
+    fd: BorrowedFd<'_>,
+    op: IoringRegisterOp,
+    name: &'static str,
+    arg: *const c_void,
+    nr: u32,
+) -> Result<u32, Error> {
+    // SAFETY: forwarded contract.
+    unsafe { sys::register(fd, op, arg, nr, false) }
+        .map_err(|errno| Error::Register { op: name, errno })
+}
+
+/// `IORING_REGISTER_RING_FDS` for one ring, at a kernel-chosen index.
+pub(crate) fn register_ring_fd(fd: BorrowedFd<'_>) -> Result<u32, Error> {
+    let mut update = io_uring_rsrc_update::default();
+    update.offset = u32::MAX; // -1: let the kernel pick the slot
+    update.data = io_uring_ptr::new(fd.as_raw_fd() as usize as *mut c_void);
+    // SAFETY: one io_uring_rsrc_update, which the kernel writes the chosen
+    // index back into: `update` is a live local, writable despite `*const`.
+    unsafe {
+        call(
+            fd,
+            IoringRegisterOp::RegisterRingFds,
+            "IORING_REGISTER_RING_FDS",
+            (&mut update as *mut io_uring_rsrc_update).cast(),
+            1,
+        )
+    }?;
+    Ok(update.offset)
+}
+
+/// `IORING_UNREGISTER_RING_FDS` for one index.
+pub(crate) fn unregister_ring_fd(fd: BorrowedFd<'_>, index: u32) -> Result<(), Error> {
+    let mut update = io_uring_rsrc_update::default();
+    update.offset = index;
+    // SAFETY: one io_uring_rsrc_update naming the slot, valid for the call.
+    unsafe {
+        call(
+            fd,
+            IoringRegisterOp::UnregisterRingFds,
+            "IORING_UNREGISTER_RING_FDS",
+            (&update as *const io_uring_rsrc_update).cast(),
+            1,
+        )
+    }?;
+    Ok(())
+}
+
+/// One rule for [`Submitter::register_restrictions`] (`struct
+/// io_uring_restriction`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restriction {
+    opcode: u16,
+    arg: u8,
+    resv: u8,
+    resv2: [u32; 3],
+}
+
+const _: () = assert!(core::mem::size_of::<Restriction>() == 16);
+
+impl Restriction {
+    const fn new(opcode: u16, arg: u8) -> Self {
+        Restriction {
+            opcode,
+            arg,
+            resv: 0,
+            resv2: [0; 3],
+        }
+    }
+    /// `IORING_RESTRICTION_REGISTER_OP`: allow this register op.
+    pub const fn register_op(op: u8) -> Self {
+        Self::new(0, op)
+    }
+    /// `IORING_RESTRICTION_SQE_OP`: allow this opcode (see `opcode::*::CODE`).
+    pub const fn sqe_op(op: u8) -> Self {
+        Self::new(1, op)
+    }
+    /// `IORING_RESTRICTION_SQE_FLAGS_ALLOWED`: allow these SQE flags.
+    pub const fn sqe_flags_allowed(flags: crate::squeue::Flags) -> Self {
+        Self::new(2, flags.bits())
+    }
+    /// `IORING_RESTRICTION_SQE_FLAGS_REQUIRED`: require these SQE flags.
+    pub const fn sqe_flags_required(flags: crate::squeue::Flags) -> Self {
+        Self::new(3, flags.bits())
+    }
+}
+
+/// `struct io_uring_file_index_range`.
+#[repr(C)]
+struct FileIndexRange {
+    off: u32,
+    len: u32,
+    resv: u64,
+}
+
+fn len_u32(n: usize) -> Result<u32, Error> {
+    u32::try_from(n).map_err(|_| Error::InvalidArgument("too many entries to register"))
+}
+
+impl Submitter<'_> {
+    /// Registers a dense file table (`IORING_REGISTER_FILES`, Linux 5.1).
+    /// Slot `i` refers to `fds[i]`; `-1` leaves a slot empty. The kernel
+    /// takes its own reference to each file: closing the fds afterwards is
+    /// fine.
+    pub fn register_files(&self, fds: &[RawFd]) -> Result<(), Error> {
+        let nr = len_u32(fds.len())?;
+        // SAFETY: `nr` i32 fds, read during the call only.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterFiles,
+                "IORING_REGISTER_FILES",
+                fds.as_ptr().cast(),
+                nr,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Registers an empty (sparse) file table of `nr` slots
+    /// (`IORING_REGISTER_FILES2` with `IORING_RSRC_REGISTER_SPARSE`, 5.19),
+    /// to be filled by direct-descriptor operations or updates.
+    pub fn register_files_sparse(&self, nr: u32) -> Result<(), Error> {
+        let mut reg = io_uring_rsrc_register::default();
+        reg.nr = nr;
+        reg.flags = IoringRsrcFlags::REGISTER_SPARSE;
+        // SAFETY: one io_uring_rsrc_register (nr_args is its size), read
+        // during the call only.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterFiles2,
+                "IORING_REGISTER_FILES2",
+                (&reg as *const io_uring_rsrc_register).cast(),
+                core::mem::size_of::<io_uring_rsrc_register>() as u32,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Replaces slots `offset..offset + fds.len()` of the file table
+    /// (`IORING_REGISTER_FILES_UPDATE`, 5.5); `-1` empties a slot. Returns
+    /// how many slots were updated.
+    pub fn register_files_update(&self, offset: u32, fds: &[RawFd]) -> Result<u32, Error> {
+        let nr = len_u32(fds.len())?;
+        let mut update = io_uring_files_update::default();
+        update.offset = offset;
+        update.fds = io_uring_ptr::new(fds.as_ptr().cast_mut().cast());
+        // SAFETY: one io_uring_files_update pointing to `nr` fds, both valid
+        // for the call.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterFilesUpdate,
+                "IORING_REGISTER_FILES_UPDATE",
+                (&update as *const io_uring_files_update).cast(),
+                nr,
+            )
+        }
+    }
+
+    /// Drops the file table (`IORING_UNREGISTER_FILES`).
+    pub fn unregister_files(&self) -> Result<(), Error> {
+        // SAFETY: takes no argument.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::UnregisterFiles,
+                "IORING_UNREGISTER_FILES",
+                core::ptr::null(),
+                0,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Limits the slots that `DestinationSlot::AutoFixed` may allocate to
+    /// `offset..offset + len` (`IORING_REGISTER_FILE_ALLOC_RANGE`, 6.0).
+    pub fn register_file_alloc_range(&self, offset: u32, len: u32) -> Result<(), Error> {
+        let range = FileIndexRange {
+            off: offset,
+            len,
+            resv: 0,
+        };
+        // SAFETY: one io_uring_file_index_range, read during the call.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterFileAllocRange,
+                "IORING_REGISTER_FILE_ALLOC_RANGE",
+                (&range as *const FileIndexRange).cast(),
+                0,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Registers fixed buffers (`IORING_REGISTER_BUFFERS`, 5.1) for
+    /// `ReadFixed`/`WriteFixed`; buffer `i` is `bufs[i]`.
+    ///
+    /// # Safety
+    ///
+    /// The kernel pins the pages and keeps using them: each buffer must stay
+    /// allocated (not freed or unmapped) until the buffers are unregistered
+    /// or the ring is dropped, and Rust code must not hold references to a
+    /// buffer while a fixed operation writes into it.
+    pub unsafe fn register_buffers(&self, bufs: &[iovec]) -> Result<(), Error> {
+        let nr = len_u32(bufs.len())?;
+        // SAFETY: `nr` iovecs, read during the call; the lifetime of the
+        // memory they name is the caller's contract.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterBuffers,
+                "IORING_REGISTER_BUFFERS",
+                bufs.as_ptr().cast(),
+                nr,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Registers `nr` empty buffer slots (`IORING_REGISTER_BUFFERS2` with
+    /// `IORING_RSRC_REGISTER_SPARSE`, 5.19), to fill with
+    /// [`register_buffers_update`](Self::register_buffers_update).
+    pub fn register_buffers_sparse(&self, nr: u32) -> Result<(), Error> {
+        let mut reg = io_uring_rsrc_register::default();
+        reg.nr = nr;
+        reg.flags = IoringRsrcFlags::REGISTER_SPARSE;
+        // SAFETY: one io_uring_rsrc_register, read during the call.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterBuffers2,
+                "IORING_REGISTER_BUFFERS2",
+                (&reg as *const io_uring_rsrc_register).cast(),
+                core::mem::size_of::<io_uring_rsrc_register>() as u32,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Replaces buffer slots from `offset` (`IORING_REGISTER_BUFFERS_UPDATE`,
+    /// 5.13). Returns how many were updated.
+    ///
+    /// # Safety
+    ///
+    /// As [`register_buffers`](Self::register_buffers), for the new buffers.
+    pub unsafe fn register_buffers_update(
+        &self,
+        offset: u32,
+        bufs: &[iovec],
+    ) -> Result<u32, Error> {
+        let mut update = io_uring_rsrc_update2::default();
+        update.offset = offset;
+        update.data = io_uring_ptr::new(bufs.as_ptr().cast_mut().cast());
+        update.nr = len_u32(bufs.len())?;
+        // SAFETY: one io_uring_rsrc_update2 pointing at `nr` iovecs, valid
+        // for the call; the buffers' lifetime is the caller's contract.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterBuffersUpdate,
+                "IORING_REGISTER_BUFFERS_UPDATE",
+                (&update as *const io_uring_rsrc_update2).cast(),
+                core::mem::size_of::<io_uring_rsrc_update2>() as u32,
+            )
+        }
+    }
+
+    /// Drops the fixed buffers (`IORING_UNREGISTER_BUFFERS`). The kernel
+    /// waits for fixed operations using them before releasing the pages.
+    pub fn unregister_buffers(&self) -> Result<(), Error> {
+        // SAFETY: takes no argument.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::UnregisterBuffers,
+                "IORING_UNREGISTER_BUFFERS",
+                core::ptr::null(),
+                0,
+            )
+        }?;
+        Ok(())
+    }
+
+    fn eventfd(&self, fd: RawFd, op: IoringRegisterOp, name: &'static str) -> Result<(), Error> {
+        // SAFETY: one i32 fd, read during the call.
+        unsafe { call(self.fd, op, name, (&fd as *const RawFd).cast(), 1) }?;
+        Ok(())
+    }
+
+    /// Signals `eventfd` on every completion (`IORING_REGISTER_EVENTFD`, 5.2).
+    pub fn register_eventfd(&self, eventfd: RawFd) -> Result<(), Error> {
+        self.eventfd(
+            eventfd,
+            IoringRegisterOp::RegisterEventfd,
+            "IORING_REGISTER_EVENTFD",
+        )
+    }
+
+    /// Signals `eventfd` only for completions posted asynchronously
+    /// (`IORING_REGISTER_EVENTFD_ASYNC`, 5.6).
+    pub fn register_eventfd_async(&self, eventfd: RawFd) -> Result<(), Error> {
+        self.eventfd(
+            eventfd,
+            IoringRegisterOp::RegisterEventfdAsync,
+            "IORING_REGISTER_EVENTFD_ASYNC",
+        )
+    }
+
+    /// Stops eventfd notification (`IORING_UNREGISTER_EVENTFD`).
+    pub fn unregister_eventfd(&self) -> Result<(), Error> {
+        // SAFETY: takes no argument.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::UnregisterEventfd,
+                "IORING_UNREGISTER_EVENTFD",
+                core::ptr::null(),
+                0,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Registers the current credentials and returns their id, for
+    /// [`squeue::Entry::personality`](crate::squeue::Entry::personality)
+    /// (`IORING_REGISTER_PERSONALITY`, 5.6).
+    pub fn register_personality(&self) -> Result<u16, Error> {
+        // SAFETY: takes no argument.
+        let id = unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterPersonality,
+                "IORING_REGISTER_PERSONALITY",
+                core::ptr::null(),
+                0,
+            )
+        }?;
+        Ok(id as u16)
+    }
+
+    /// Drops a personality (`IORING_UNREGISTER_PERSONALITY`).
+    pub fn unregister_personality(&self, id: u16) -> Result<(), Error> {
+        // SAFETY: the id travels in nr_args; no memory is passed.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::UnregisterPersonality,
+                "IORING_UNREGISTER_PERSONALITY",
+                core::ptr::null(),
+                u32::from(id),
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Sets the io-wq worker limits `[bounded, unbounded]` (0 leaves one as
+    /// it is) and returns the previous limits
+    /// (`IORING_REGISTER_IOWQ_MAX_WORKERS`, 5.15).
+    pub fn register_iowq_max_workers(&self, limits: [u32; 2]) -> Result<[u32; 2], Error> {
+        let mut values = limits;
+        // SAFETY: two u32s, which the kernel overwrites with the old limits:
+        // `values` is a writable local, despite the `*const` type.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterIowqMaxWorkers,
+                "IORING_REGISTER_IOWQ_MAX_WORKERS",
+                values.as_mut_ptr().cast(),
+                2,
+            )
+        }?;
+        Ok(values)
+    }
+
+    /// Pins the io-wq workers to `cpus` (`IORING_REGISTER_IOWQ_AFF`, 5.14).
+    pub fn register_iowq_aff(&self, cpus: &rustix::thread::CpuSet) -> Result<(), Error> {
+        // SAFETY: a cpu_set_t of the given byte size, read during the call.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterIowqAff,
+                "IORING_REGISTER_IOWQ_AFF",
+                (cpus as *const rustix::thread::CpuSet).cast(),
+                core::mem::size_of::<rustix::thread::CpuSet>() as u32,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Lets io-wq workers run anywhere again (`IORING_UNREGISTER_IOWQ_AFF`).
+    pub fn unregister_iowq_aff(&self) -> Result<(), Error> {
+        // SAFETY: takes no argument.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::UnregisterIowqAff,
+                "IORING_UNREGISTER_IOWQ_AFF",
+                core::ptr::null(),
+                0,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Restricts what the ring may do (`IORING_REGISTER_RESTRICTIONS`, 5.10).
+    /// Only on a ring built with `R_DISABLED`, before it is enabled.
+    pub fn register_restrictions(&self, rules: &[Restriction]) -> Result<(), Error> {
+        let nr = len_u32(rules.len())?;
+        // SAFETY: `nr` io_uring_restriction structs, read during the call.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterRestrictions,
+                "IORING_REGISTER_RESTRICTIONS",
+                rules.as_ptr().cast(),
+                nr,
+            )
+        }?;
+        Ok(())
+    }
+
+    /// Enables an `R_DISABLED` ring (`IORING_REGISTER_ENABLE_RINGS`, 5.10).
+    pub fn register_enable_rings(&self) -> Result<(), Error> {
+        // SAFETY: takes no argument.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterEnableRings,
+                "IORING_REGISTER_ENABLE_RINGS",
+                core::ptr::null(),
+                0,
+            )
+        }?;
+        Ok(())
+    }
+}
+
+/// Whether `errno` from a register op means "this kernel does not have it".
+pub fn is_unsupported(errno: Errno) -> bool {
+    matches!(errno, Errno::INVAL | Errno::OPNOTSUPP | Errno::NOSYS)
+}

@@ -1,0 +1,427 @@
+//! The submission queue: SQE layout, SQE flags, and a borrowed view that
+//! writes entries and publishes the tail.
+//!
+//! Invariants owned here:
+//! - only this process writes the SQ tail and the SQE slots between the
+//!   kernel's head and our tail;
+//! - the tail is published with a `Release` store after the slots are
+//!   written (pairs with the kernel's `smp_load_acquire(&rings->sq.tail)`);
+//! - the head is read with `Acquire` (pairs with the kernel's
+//!   `smp_store_release(&rings->sq.head, ..)`), so a slot is reused only
+//!   after the kernel has finished reading it.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::index;
+
+bitflags::bitflags! {
+    /// Per-SQE flags (`IOSQE_*`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct Flags: u8 {
+        /// `IOSQE_FIXED_FILE` (Linux 5.1): `fd` is an index into the
+        /// registered file table.
+        const FIXED_FILE = 1 << 0;
+        /// `IOSQE_IO_DRAIN` (5.2): start only after every earlier SQE has
+        /// completed.
+        const IO_DRAIN = 1 << 1;
+        /// `IOSQE_IO_LINK` (5.3): the next SQE starts only after this one
+        /// succeeds; a failure cancels the rest of the chain.
+        const IO_LINK = 1 << 2;
+        /// `IOSQE_IO_HARDLINK` (5.5): like `IO_LINK`, but the chain goes on
+        /// even if this one fails.
+        const IO_HARDLINK = 1 << 3;
+        /// `IOSQE_ASYNC` (5.6): always issue from an io-wq worker.
+        const ASYNC = 1 << 4;
+        /// `IOSQE_BUFFER_SELECT` (5.7): pick the buffer from the group in
+        /// `buf_group` (provided buffers or a buffer ring).
+        const BUFFER_SELECT = 1 << 5;
+        /// `IOSQE_CQE_SKIP_SUCCESS` (5.17): post no CQE when this succeeds.
+        const CQE_SKIP_SUCCESS = 1 << 6;
+    }
+}
+
+/// One submission queue entry, laid out exactly as the kernel's 64-byte
+/// `struct io_uring_sqe`.
+///
+/// The fields are plain integers rather than rustix's `io_uring_sqe`, whose
+/// opcode is a Rust enum: writing an opcode newer than rustix's list into it
+/// would be undefined behaviour. Build entries with the types in
+/// [`crate::opcode`].
+#[repr(C)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub(crate) opcode: u8,
+    pub(crate) flags: u8,
+    /// `ioprio`, or the per-opcode 16-bit flags (recv/send/accept flags).
+    pub(crate) ioprio: u16,
+    pub(crate) fd: i32,
+    /// `off`, `addr2`, `cmd_op`.
+    pub(crate) off: u64,
+    /// `addr`, `splice_off_in`, `msg_ring` command.
+    pub(crate) addr: u64,
+    pub(crate) len: u32,
+    /// The per-opcode 32-bit flags union (`rw_flags`, `timeout_flags`, ...).
+    pub(crate) op_flags: u32,
+    pub(crate) user_data: u64,
+    /// `buf_index` or `buf_group`.
+    pub(crate) buf_index: u16,
+    pub(crate) personality: u16,
+    /// `splice_fd_in`, `file_index`, or `addr_len` (low 16 bits).
+    pub(crate) file_index: u32,
+    /// `addr3`, or the first 8 bytes of the command area.
+    pub(crate) addr3: u64,
+    pub(crate) pad2: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<Entry>() == 64);
+
+/// An all-zero entry (`IORING_OP_NOP` with no flags), the start of every
+/// builder in [`crate::opcode`].
+pub(crate) const ZERO: Entry = Entry {
+    opcode: 0,
+    flags: 0,
+    ioprio: 0,
+    fd: 0,
+    off: 0,
+    addr: 0,
+    len: 0,
+    op_flags: 0,
+    user_data: 0,
+    buf_index: 0,
+    personality: 0,
+    file_index: 0,
+    addr3: 0,
+    pad2: 0,
+};
+const _: () = assert!(core::mem::align_of::<Entry>() == 8);
+const _: () = assert!(
+    core::mem::size_of::<Entry>() == core::mem::size_of::<rustix::io_uring::io_uring_sqe>()
+);
+
+impl Entry {
+    /// Sets the `user_data` the completion will carry back.
+    #[inline]
+    #[must_use]
+    pub const fn user_data(mut self, user_data: u64) -> Self {
+        self.user_data = user_data;
+        self
+    }
+
+    /// Adds SQE flags (link, drain, async, skip-success, ...).
+    #[inline]
+    #[must_use]
+    pub const fn flags(mut self, flags: Flags) -> Self {
+        self.flags |= flags.bits();
+        self
+    }
+
+    /// Runs the operation with a registered personality (credentials).
+    #[inline]
+    #[must_use]
+    pub const fn personality(mut self, personality: u16) -> Self {
+        self.personality = personality;
+        self
+    }
+
+    /// The `user_data` set on this entry.
+    #[inline]
+    pub const fn get_user_data(&self) -> u64 {
+        self.user_data
+    }
+
+    /// The SQE flags set on this entry.
+    #[inline]
+    pub const fn get_flags(&self) -> Flags {
+        Flags::from_bits_retain(self.flags)
+    }
+
+    /// The opcode byte.
+    #[inline]
+    pub const fn get_opcode(&self) -> u8 {
+        self.opcode
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("opcode", &self.opcode)
+            .field("flags", &Flags::from_bits_retain(self.flags))
+            .field("fd", &self.fd)
+            .field("user_data", &self.user_data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 128-byte entry for rings set up with `SQE128`: a normal entry followed
+/// by 64 bytes of command data (`IORING_OP_URING_CMD`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry128 {
+    /// The first 64 bytes, as for a normal ring.
+    pub entry: Entry,
+    /// The extra command area.
+    pub cmd: [u8; 64],
+}
+
+const _: () = assert!(core::mem::size_of::<Entry128>() == 128);
+
+impl From<Entry> for Entry128 {
+    /// The entry with a zeroed command area.
+    fn from(entry: Entry) -> Self {
+        Entry128 {
+            entry,
+            cmd: [0; 64],
+        }
+    }
+}
+
+/// The submission queue was full; the entry was not queued (the caller still
+/// owns it). Submit and reap, then push again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("submission queue is full")]
+pub struct PushError;
+
+/// Raw pointers into the SQ ring mapping. Copied into views; valid while the
+/// owning [`crate::IoUring`] lives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawSq {
+    pub(crate) head: *const AtomicU32,
+    pub(crate) tail: *const AtomicU32,
+    pub(crate) flags: *const AtomicU32,
+    pub(crate) dropped: *const AtomicU32,
+    pub(crate) ring_mask: u32,
+    pub(crate) ring_entries: u32,
+    /// Base of the SQE array.
+    pub(crate) sqes: *mut Entry,
+    /// log2 of the slot size in 64-byte units (1 for SQE128 rings).
+    pub(crate) sqe_shift: u32,
+}
+
+impl RawSq {
+    #[inline(always)]
+    pub(crate) fn head(&self) -> &AtomicU32 {
+        // SAFETY: points into the live SQ ring mapping at the kernel's head
+        // offset (u32-aligned), valid as long as the ring.
+        unsafe { &*self.head }
+    }
+    #[inline(always)]
+    pub(crate) fn tail(&self) -> &AtomicU32 {
+        // SAFETY: as `head`, at the tail offset.
+        unsafe { &*self.tail }
+    }
+    #[inline(always)]
+    pub(crate) fn kflags(&self) -> &AtomicU32 {
+        // SAFETY: as `head`, at the flags offset.
+        unsafe { &*self.flags }
+    }
+    #[inline(always)]
+    pub(crate) fn kdropped(&self) -> &AtomicU32 {
+        // SAFETY: as `head`, at the dropped offset.
+        unsafe { &*self.dropped }
+    }
+
+    /// Pointer to the slot for counter `index`.
+    #[inline(always)]
+    fn slot(&self, index: u32) -> *mut Entry {
+        let slot = index::slot(index, self.ring_mask) << self.sqe_shift;
+        // SAFETY: `slot` < ring_entries << sqe_shift, the number of 64-byte
+        // units the SQE mapping holds.
+        unsafe { self.sqes.add(slot) }
+    }
+
+    /// Entries published to the kernel that it has not consumed yet.
+    #[inline(always)]
+    pub(crate) fn pending(&self) -> u32 {
+        // We are the only writer of the tail: a relaxed load reads our own
+        // last store. The head is the kernel's: Acquire pairs with its
+        // smp_store_release.
+        index::distance(
+            self.head().load(Ordering::Acquire),
+            self.tail().load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A borrowed view of the submission queue.
+///
+/// It caches the tail while entries are pushed and publishes it on
+/// [`sync`](Self::sync) and on drop. Get one from
+/// [`IoUring::submission`](crate::IoUring::submission) or
+/// [`IoUring::split`](crate::IoUring::split).
+pub struct SubmissionQueue<'a> {
+    raw: RawSq,
+    head: u32,
+    tail: u32,
+    _ring: PhantomData<&'a mut ()>,
+}
+
+impl<'a> SubmissionQueue<'a> {
+    #[inline]
+    pub(crate) fn new(raw: RawSq) -> Self {
+        Self {
+            head: raw.head().load(Ordering::Acquire),
+            tail: raw.tail().load(Ordering::Relaxed),
+            raw,
+            _ring: PhantomData,
+        }
+    }
+
+    /// Publishes pushed entries to the kernel (Release store of the tail) and
+    /// refreshes the cached head (Acquire load).
+    #[inline]
+    pub fn sync(&mut self) {
+        // Release: the SQE writes above happen-before the kernel's
+        // smp_load_acquire of the tail.
+        self.raw.tail().store(self.tail, Ordering::Release);
+        self.head = self.raw.head().load(Ordering::Acquire);
+    }
+
+    /// Number of slots in the queue.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.raw.ring_entries as usize
+    }
+
+    /// Entries pushed and not yet consumed by the kernel (as of the last
+    /// sync).
+    #[inline]
+    pub fn len(&self) -> usize {
+        index::distance(self.head, self.tail) as usize
+    }
+
+    /// Whether no entry is waiting.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether no slot is free (as of the last sync).
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// Entries the kernel dropped as invalid since the ring was created.
+    #[inline]
+    pub fn dropped(&self) -> u32 {
+        self.raw.kdropped().load(Ordering::Acquire)
+    }
+
+    /// Whether an SQPOLL thread is asleep and needs `IORING_ENTER_SQ_WAKEUP`.
+    ///
+    /// Issues a full fence first (pairs with the kernel's `smp_mb` between
+    /// setting `IORING_SQ_NEED_WAKEUP` and re-reading the tail), so a tail
+    /// published just before cannot be missed by a thread going to sleep.
+    #[inline]
+    pub fn need_wakeup(&self) -> bool {
+        core::sync::atomic::fence(Ordering::SeqCst);
+        self.raw.kflags().load(Ordering::Relaxed) & crate::submit::SQ_NEED_WAKEUP != 0
+    }
+
+    #[inline(always)]
+    fn free(&self) -> u32 {
+        index::free(self.head, self.tail, self.raw.ring_entries)
+    }
+
+    /// Queues one entry. It reaches the kernel after [`sync`](Self::sync) (or
+    /// drop of this view) and a submit.
+    ///
+    /// # Safety
+    ///
+    /// The kernel will read and write, after this call returns and until the
+    /// entry's final completion has been reaped, whatever the entry points
+    /// to: data buffers, iovec arrays and the buffers they name, paths,
+    /// `msghdr`s and their name/control buffers, `sockaddr`s and their
+    /// length words, timespecs, `statx` and `open_how` structs. All of it must
+    /// stay valid (allocated, not moved, not reused for something else, and
+    /// for buffers the kernel writes, not read or written by Rust code) until
+    /// then. For multishot operations that is the completion without
+    /// `IORING_CQE_F_MORE`; for zero-copy sends it is the `NOTIF` completion;
+    /// for linked chains, the resources of every entry live until that
+    /// entry's completion (a `LinkTimeout`'s timespec until the timeout's).
+    /// File descriptors and fixed-file indices must stay open until the
+    /// operation has started. The ring itself must not be dropped or
+    /// forgotten while such an operation is in flight unless the memory is
+    /// leaked too.
+    #[inline]
+    pub unsafe fn push(&mut self, entry: &Entry) -> Result<(), PushError> {
+        if self.free() == 0 {
+            self.head = self.raw.head().load(Ordering::Acquire);
+            if self.free() == 0 {
+                return Err(PushError);
+            }
+        }
+        // SAFETY: the slot lies between the kernel's head and our tail (a
+        // free slot, checked above), which the kernel does not read until we
+        // publish the tail; it is in bounds of the SQE mapping.
+        unsafe { self.raw.slot(self.tail).write(*entry) };
+        self.tail = self.tail.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Queues a 128-byte entry on a ring set up with `SQE128`.
+    ///
+    /// # Safety
+    ///
+    /// As [`push`](Self::push). In addition the ring must have been built
+    /// with [`Builder::sqe128`](crate::Builder::sqe128); this is checked and
+    /// reported as a panic in debug builds only.
+    #[inline]
+    pub unsafe fn push128(&mut self, entry: &Entry128) -> Result<(), PushError> {
+        debug_assert_eq!(self.raw.sqe_shift, 1, "push128 on a ring without SQE128");
+        if self.free() == 0 {
+            self.head = self.raw.head().load(Ordering::Acquire);
+            if self.free() == 0 {
+                return Err(PushError);
+            }
+        }
+        // SAFETY: as in `push`; with SQE128 every slot is 128 bytes long, so
+        // the write stays inside the slot.
+        unsafe { self.raw.slot(self.tail).cast::<Entry128>().write(*entry) };
+        self.tail = self.tail.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Queues all of `entries`, or none of them if they do not all fit.
+    ///
+    /// # Safety
+    ///
+    /// As [`push`](Self::push), for every entry.
+    #[inline]
+    pub unsafe fn push_multiple(&mut self, entries: &[Entry]) -> Result<(), PushError> {
+        if (self.free() as usize) < entries.len() {
+            self.head = self.raw.head().load(Ordering::Acquire);
+            if (self.free() as usize) < entries.len() {
+                return Err(PushError);
+            }
+        }
+        for entry in entries {
+            // SAFETY: there are at least `entries.len()` free slots (checked
+            // above); each write is to the next one, as in `push`.
+            unsafe { self.raw.slot(self.tail).write(*entry) };
+            self.tail = self.tail.wrapping_add(1);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SubmissionQueue<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // Release: see `sync`.
+        self.raw.tail().store(self.tail, Ordering::Release);
+    }
+}
+
+impl fmt::Debug for SubmissionQueue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmissionQueue")
+            .field("head", &self.head)
+            .field("tail", &self.tail)
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}

@@ -1,0 +1,164 @@
+//! The syscall layer: the only code in ring-core that calls
+//! `io_uring_setup`, `io_uring_enter`, `io_uring_register`, `mmap` and
+//! `munmap`.
+//!
+//! Each wrapper is a thin, `#[inline]` call into rustix, whose linux_raw
+//! backend issues the `syscall` instruction as inline assembly. Keeping the
+//! whole enter path inlined down to that instruction matters: issued from a
+//! small out-of-line function the same instruction was measured 50–155 ns
+//! slower per call on our machines (see `docs/benchmarks.md`).
+//!
+//! Nothing here interprets results; the layers above own the invariants.
+
+use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::io_uring::{
+    io_uring_getevents_arg, io_uring_params, IoringEnterFlags, IoringRegisterFlags,
+    IoringRegisterOp,
+};
+
+/// `io_uring_setup(2)`: create a ring and fill in `params`.
+///
+/// # Safety
+///
+/// If `params.flags` contains `IORING_SETUP_ATTACH_WQ`, `params.wq_fd` must be
+/// an open io_uring file descriptor. If it contains `IORING_SETUP_NO_MMAP`,
+/// the user addresses in `params` must point to memory that outlives the ring
+/// (ring-core never sets that flag itself).
+///
+/// See `man 2 io_uring_setup`.
+#[inline]
+pub(crate) unsafe fn setup(entries: u32, params: &mut io_uring_params) -> Result<OwnedFd, Errno> {
+    // SAFETY: forwarded contract (see `# Safety` above).
+    unsafe { rustix::io_uring::io_uring_setup(entries, params) }
+}
+
+/// `io_uring_enter(2)` without an extended argument.
+///
+/// # Safety
+///
+/// Every SQE published up to the ring's tail must point only to memory and
+/// descriptors that stay valid until the kernel completes it, and `flags`
+/// must not contain `EXT_ARG`/`EXT_ARG_REG`. When `flags` contains
+/// `REGISTERED_RING`, `fd` must be the registered ring index.
+///
+/// See `man 2 io_uring_enter`.
+#[inline(always)]
+pub(crate) unsafe fn enter(
+    fd: BorrowedFd<'_>,
+    to_submit: u32,
+    min_complete: u32,
+    flags: IoringEnterFlags,
+) -> Result<u32, Errno> {
+    // SAFETY: forwarded contract (see `# Safety` above).
+    unsafe { rustix::io_uring::io_uring_enter(fd, to_submit, min_complete, flags) }
+}
+
+/// `io_uring_enter2(2)` with an `io_uring_getevents_arg` (`EXT_ARG`).
+///
+/// # Safety
+///
+/// As [`enter`]; in addition `flags` must contain `EXT_ARG`, and the timespec
+/// and signal mask `arg` points to must be valid for the call.
+#[inline(always)]
+pub(crate) unsafe fn enter_arg(
+    fd: BorrowedFd<'_>,
+    to_submit: u32,
+    min_complete: u32,
+    flags: IoringEnterFlags,
+    arg: &io_uring_getevents_arg,
+) -> Result<u32, Errno> {
+    // SAFETY: forwarded contract (see `# Safety` above).
+    unsafe { rustix::io_uring::io_uring_enter_arg(fd, to_submit, min_complete, flags, Some(arg)) }
+}
+
+/// `io_uring_register(2)`.
+///
+/// # Safety
+///
+/// `arg` must point to `nr_args` (or, for ops that take a struct, one)
+/// objects of the type the kernel expects for `op`, valid for the call; for
+/// ops the kernel writes through (`REGISTER_RING_FDS`, `REGISTER_PROBE`,
+/// `REGISTER_PBUF_STATUS`, `IOWQ_MAX_WORKERS`), that memory must be writable
+/// although the pointer is `*const`. Memory a registration keeps (buffers,
+/// buffer rings) must outlive the registration.
+///
+/// See `man 2 io_uring_register`.
+#[inline]
+pub(crate) unsafe fn register(
+    fd: BorrowedFd<'_>,
+    op: IoringRegisterOp,
+    arg: *const c_void,
+    nr_args: u32,
+    use_registered_ring: bool,
+) -> Result<u32, Errno> {
+    let flags = if use_registered_ring {
+        IoringRegisterFlags::USE_REGISTERED_RING
+    } else {
+        IoringRegisterFlags::empty()
+    };
+    // SAFETY: forwarded contract (see `# Safety` above).
+    unsafe { rustix::io_uring::io_uring_register_with(fd.as_fd(), op, flags, arg, nr_args) }
+}
+
+/// `mmap(2)` of a ring region of `len` bytes at `offset` of the ring fd,
+/// shared and populated.
+///
+/// # Safety
+///
+/// `offset` must be one of the ring's mmap offsets (`IORING_OFF_*`) and `len`
+/// no larger than the region the kernel exposes there.
+#[inline]
+pub(crate) unsafe fn mmap_ring(
+    fd: BorrowedFd<'_>,
+    len: usize,
+    offset: u64,
+) -> Result<NonNull<c_void>, Errno> {
+    use rustix::mm::{MapFlags, ProtFlags};
+    // SAFETY: a fresh mapping at an address of the kernel's choice aliases no
+    // Rust memory; the offset/len contract is forwarded to the caller.
+    let ptr = unsafe {
+        rustix::mm::mmap(
+            core::ptr::null_mut(),
+            len,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::SHARED | MapFlags::POPULATE,
+            fd,
+            offset,
+        )
+    }?;
+    // mmap never returns null on success for a non-fixed mapping.
+    NonNull::new(ptr).ok_or(Errno::NOMEM)
+}
+
+/// Anonymous private mapping of `len` zeroed bytes (for buffer rings).
+#[inline]
+pub(crate) fn mmap_anonymous(len: usize) -> Result<NonNull<c_void>, Errno> {
+    use rustix::mm::{MapFlags, ProtFlags};
+    // SAFETY: an anonymous mapping at an address of the kernel's choice
+    // aliases no existing memory.
+    let ptr = unsafe {
+        rustix::mm::mmap_anonymous(
+            core::ptr::null_mut(),
+            len,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE | MapFlags::POPULATE,
+        )
+    }?;
+    NonNull::new(ptr).ok_or(Errno::NOMEM)
+}
+
+/// `munmap(2)`.
+///
+/// # Safety
+///
+/// `ptr`/`len` must be exactly a mapping returned by [`mmap_ring`] or
+/// [`mmap_anonymous`], not yet unmapped, and nothing may use it afterwards.
+#[inline]
+pub(crate) unsafe fn munmap(ptr: NonNull<c_void>, len: usize) -> Result<(), Errno> {
+    // SAFETY: forwarded contract.
+    unsafe { rustix::mm::munmap(ptr.as_ptr(), len) }
+}
