@@ -340,6 +340,8 @@ impl<'a> SubmissionQueue<'a> {
     /// for buffers the kernel writes, not read or written by Rust code) until
     /// then. For multishot operations that is the completion without
     /// `IORING_CQE_F_MORE`; for zero-copy sends it is the `NOTIF` completion;
+    /// for `BUFFER_SELECT` entries the buffer group (provided buffers or a
+    /// [`BufRing`](crate::buf_ring::BufRing)) stays registered and alive;
     /// for linked chains, the resources of every entry live until that
     /// entry's completion (a `LinkTimeout`'s timespec until the timeout's).
     /// File descriptors and fixed-file indices must stay open until the
