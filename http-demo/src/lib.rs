@@ -1,1 +1,32 @@
-//! placeholder
+//! # http-demo
+//!
+//! The fibonacci HTTP/1.1 server on ring-core, in three layers:
+//!
+//! - [`parse`]: pure request parsing (httparse), bytes in → a request head,
+//!   "need more", or a typed error with its status;
+//! - [`conn`]: the sans-IO connection state machine, bytes in → bytes to
+//!   send and a close decision; no fd, no ring;
+//! - [`server`]: the I/O loop, the only code that touches ring-core.
+//!
+//! ```no_run
+//! use http_demo::{Config, Server};
+//!
+//! let server = Server::bind(Config::default(), http_demo::fibonacci)?;
+//! println!("listening on {}", server.local_addr());
+//! server.run()?;
+//! # Ok::<(), http_demo::ServerError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod conn;
+pub mod handler;
+pub mod parse;
+pub mod response;
+pub mod server;
+pub mod signals;
+
+pub use config::Config;
+pub use handler::{fibonacci, DomainError, Handler};
+pub use server::{Server, ServerError, ShutdownHandle};

@@ -1,0 +1,533 @@
+//! The connection state machine, sans I/O: bytes received go in, bytes to
+//! send and a close decision come out. It holds no fd and no ring; the I/O
+//! loop (`server.rs`) moves bytes between it and the socket, and the fuzzer
+//! drives it directly.
+//!
+//! Invariants:
+//! - responses come out in request order, exactly one per request, until the
+//!   connection decides to close (after which no more input is processed);
+//! - the result does not depend on how the input was split into reads;
+//! - buffered input is bounded: a request head is at most
+//!   `max_header_bytes`, bodies are discarded as they arrive, and while
+//!   `max_pending_output` bytes of responses wait to be sent no more input is
+//!   processed (the I/O loop stops reading).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::handler::Handler;
+use crate::parse::{self, BodyKind, ChunkProgress, ChunkedDecoder, Head, Parsed, Route};
+use crate::response::{self, Status};
+
+/// Limits and timeouts of one connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request head (request line and headers), default 8 KiB → 431.
+    pub max_header_bytes: usize,
+    /// Largest request body, default 1 MiB → 413.
+    pub max_body_bytes: u64,
+    /// Response bytes that may wait unsent before input processing pauses.
+    pub max_pending_output: usize,
+    /// A request begun but not complete after this long → 408 and close.
+    pub header_timeout_ms: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub idle_timeout_ms: u64,
+    /// After an error response, how long to drain the client's input before
+    /// closing (so the response is not lost to a reset).
+    pub linger_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 8 * 1024,
+            max_body_bytes: 1024 * 1024,
+            max_pending_output: 64 * 1024,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            linger_ms: 1_000,
+        }
+    }
+}
+
+/// How to close once the output is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseMode {
+    /// Close the socket.
+    Clean,
+    /// Shut down the write side, read and discard until the peer closes or
+    /// `linger_ms` passes, then close. Used after error responses, when
+    /// unread input could otherwise turn the close into a reset.
+    Linger,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reply {
+    route: Route,
+    keep_alive: bool,
+    minor_version: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// Discarding `left` body bytes, then replying.
+    Body { left: u64, reply: Reply },
+    /// Decoding and discarding a chunked body, then replying.
+    Chunked { dec: ChunkedDecoder, reply: Reply },
+    /// No more input is processed.
+    Closing(CloseMode),
+}
+
+/// One HTTP/1.1 connection's protocol state.
+#[derive(Debug)]
+pub struct Conn {
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    state: State,
+    /// When the first byte of the current request arrived (ms).
+    request_started: Option<u64>,
+    last_activity: u64,
+    linger_deadline: Option<u64>,
+    shutting_down: bool,
+    /// Requests answered.
+    pub requests: u64,
+}
+
+impl Conn {
+    /// A fresh connection accepted at `now` (ms, any monotonic origin).
+    pub fn new(now: u64) -> Self {
+        Conn {
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            state: State::Head,
+            request_started: None,
+            last_activity: now,
+            linger_deadline: None,
+            shutting_down: false,
+            requests: 0,
+        }
+    }
+
+    /// Feeds received bytes.
+    pub fn on_data(&mut self, data: &[u8], now: u64, limits: &Limits, handler: &dyn Handler) {
+        self.last_activity = now;
+        if let State::Closing(_) = self.state {
+            return; // draining: input is discarded
+        }
+        if self.inbuf.is_empty() {
+            // Fast path: parse straight from the received bytes; keep only
+            // what is left over.
+            let used = self.process(data, now, limits, handler);
+            self.keep_leftover(&data[used..]);
+        } else {
+            let new_has_newline = data.contains(&b'\n');
+            self.inbuf.extend_from_slice(data);
+            // A head can only complete on a newline: skip re-parsing a
+            // partial head otherwise (1-byte reads stay linear).
+            if matches!(self.state, State::Head)
+                && !new_has_newline
+                && self.inbuf.len() < limits.max_header_bytes
+            {
+                return;
+            }
+            let buf = std::mem::take(&mut self.inbuf);
+            let used = self.process(&buf, now, limits, handler);
+            self.inbuf = buf;
+            self.inbuf.drain(..used);
+            if let State::Closing(_) = self.state {
+                self.inbuf.clear();
+            }
+        }
+    }
+
+    fn keep_leftover(&mut self, rest: &[u8]) {
+        if rest.is_empty() {
+            return;
+        }
+        match self.state {
+            State::Closing(CloseMode::Clean) => {
+                // Input after a closing request: drain it rather than reset.
+                self.state = State::Closing(CloseMode::Linger);
+            }
+            State::Closing(CloseMode::Linger) => {}
+            _ => self.inbuf.extend_from_slice(rest),
+        }
+    }
+
+    /// Processes requests from `buf`; returns how many bytes were used.
+    fn process(&mut self, buf: &[u8], now: u64, limits: &Limits, handler: &dyn Handler) -> usize {
+        let mut pos = 0;
+        loop {
+            if self.out.len() >= limits.max_pending_output {
+                break; // paused until the output drains
+            }
+            match self.state {
+                State::Head => {
+                    if pos == buf.len() {
+                        break;
+                    }
+                    self.request_started.get_or_insert(now);
+                    match parse::parse_head(&buf[pos..], limits.max_header_bytes) {
+                        Ok(Parsed::Partial) => break,
+                        Err(e) => {
+                            self.fail(e.status, e.reason, 1);
+                            break;
+                        }
+                        Ok(Parsed::Complete(head)) => {
+                            pos += head.len;
+                            self.start_request(head, limits, handler);
+                        }
+                    }
+                }
+                State::Body { left, reply } => {
+                    let take = left.min((buf.len() - pos) as u64);
+                    pos += take as usize;
+                    if take == left {
+                        self.finish(reply, handler);
+                    } else {
+                        self.state = State::Body {
+                            left: left - take,
+                            reply,
+                        };
+                        break;
+                    }
+                }
+                State::Chunked { mut dec, reply } => {
+                    match dec.feed(&buf[pos..], limits.max_body_bytes) {
+                        Ok(ChunkProgress::NeedMore) => {
+                            pos = buf.len();
+                            self.state = State::Chunked { dec, reply };
+                            break;
+                        }
+                        Ok(ChunkProgress::Done(n)) => {
+                            pos += n;
+                            self.finish(reply, handler);
+                        }
+                        Err(e) => {
+                            self.fail(e.status, e.reason, reply.minor_version);
+                            break;
+                        }
+                    }
+                }
+                State::Closing(_) => break,
+            }
+        }
+        pos
+    }
+
+    fn start_request(&mut self, head: Head, limits: &Limits, handler: &dyn Handler) {
+        let reply = Reply {
+            route: head.route,
+            keep_alive: head.keep_alive,
+            minor_version: head.minor_version,
+        };
+        match head.body {
+            BodyKind::None => self.finish(reply, handler),
+            BodyKind::Length(n) if n > limits.max_body_bytes => self.fail(
+                Status::ContentTooLarge,
+                "request body too large",
+                head.minor_version,
+            ),
+            BodyKind::Length(n) => {
+                if head.expect_continue {
+                    self.out.extend_from_slice(response::CONTINUE);
+                }
+                self.state = State::Body { left: n, reply };
+            }
+            BodyKind::Chunked => {
+                if head.expect_continue {
+                    self.out.extend_from_slice(response::CONTINUE);
+                }
+                self.state = State::Chunked {
+                    dec: ChunkedDecoder::new(),
+                    reply,
+                };
+            }
+        }
+    }
+
+    /// Answers a complete request.
+    fn finish(&mut self, reply: Reply, handler: &dyn Handler) {
+        let keep_alive = reply.keep_alive && !self.shutting_down;
+        let minor = reply.minor_version;
+        match reply.route {
+            Route::Compute(n) => match catch_unwind(AssertUnwindSafe(|| handler.call(n))) {
+                Ok(Ok(v)) => response::write_ok(&mut self.out, v, keep_alive, minor),
+                Ok(Err(e)) => response::write_error(
+                    &mut self.out,
+                    Status::UnprocessableContent,
+                    &e.0,
+                    keep_alive,
+                    minor,
+                ),
+                Err(_) => response::write_error(
+                    &mut self.out,
+                    Status::InternalError,
+                    "the handler failed",
+                    keep_alive,
+                    minor,
+                ),
+            },
+            Route::OutOfRange => response::write_error(
+                &mut self.out,
+                Status::UnprocessableContent,
+                "n does not fit a 64-bit integer",
+                keep_alive,
+                minor,
+            ),
+            Route::WrongMethod => response::write_error(
+                &mut self.out,
+                Status::MethodNotAllowed,
+                "use POST",
+                keep_alive,
+                minor,
+            ),
+            Route::NotFound => response::write_error(
+                &mut self.out,
+                Status::NotFound,
+                "try POST /<n>",
+                keep_alive,
+                minor,
+            ),
+        }
+        self.requests += 1;
+        self.request_started = None;
+        self.state = if keep_alive {
+            State::Head
+        } else {
+            State::Closing(CloseMode::Clean)
+        };
+    }
+
+    /// Answers an unrecoverable request error and closes.
+    fn fail(&mut self, status: Status, reason: &str, minor: u8) {
+        response::write_error(&mut self.out, status, reason, false, minor);
+        self.requests += 1;
+        self.request_started = None;
+        self.state = State::Closing(CloseMode::Linger);
+    }
+
+    /// The peer closed its write side.
+    pub fn on_eof(&mut self) {
+        self.state = State::Closing(CloseMode::Clean);
+        self.inbuf = Vec::new();
+        self.linger_deadline = None;
+    }
+
+    /// Checks timeouts at `now`.
+    pub fn on_tick(&mut self, now: u64, limits: &Limits) {
+        match self.state {
+            State::Closing(CloseMode::Linger) => {
+                if self.linger_deadline.is_some_and(|d| now >= d) {
+                    self.state = State::Closing(CloseMode::Clean);
+                }
+            }
+            State::Closing(CloseMode::Clean) => {}
+            _ => {
+                if let Some(start) = self.request_started {
+                    if now.saturating_sub(start) >= limits.header_timeout_ms {
+                        self.inbuf = Vec::new();
+                        self.fail(Status::RequestTimeout, "request not completed in time", 1);
+                    }
+                } else if self.out.is_empty()
+                    && now.saturating_sub(self.last_activity) >= limits.idle_timeout_ms
+                {
+                    self.state = State::Closing(CloseMode::Clean);
+                }
+            }
+        }
+    }
+
+    /// Stops keep-alive: requests already received are answered with
+    /// `Connection: close`; an idle connection closes now.
+    pub fn begin_shutdown(&mut self) {
+        self.shutting_down = true;
+        if self.is_idle() {
+            self.state = State::Closing(CloseMode::Clean);
+        }
+    }
+
+    /// No request in progress and nothing to send.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Head) && self.request_started.is_none() && self.out.is_empty()
+    }
+
+    /// Whether response bytes wait to be sent.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// The response bytes waiting to be sent.
+    pub fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Moves the pending output into `dst` (which must be empty), keeping
+    /// `dst`'s old allocation for the next responses.
+    pub fn take_output(&mut self, dst: &mut Vec<u8>) {
+        debug_assert!(dst.is_empty());
+        std::mem::swap(&mut self.out, dst);
+    }
+
+    /// Processes input held back while output was pending (call after the
+    /// output has been taken).
+    pub fn resume(&mut self, now: u64, limits: &Limits, handler: &dyn Handler) {
+        if !self.inbuf.is_empty() && !matches!(self.state, State::Closing(_)) {
+            let buf = std::mem::take(&mut self.inbuf);
+            let used = self.process(&buf, now, limits, handler);
+            self.inbuf = buf;
+            self.inbuf.drain(..used);
+            if let State::Closing(_) = self.state {
+                self.inbuf.clear();
+            }
+        }
+    }
+
+    /// Whether the I/O loop should keep receiving: not while the output
+    /// backlog is at its limit, and not once a clean close is decided.
+    pub fn wants_read(&self, limits: &Limits) -> bool {
+        match self.state {
+            State::Closing(CloseMode::Clean) => false,
+            State::Closing(CloseMode::Linger) => true,
+            _ => self.out.len() < limits.max_pending_output,
+        }
+    }
+
+    /// The close decided, if any (act on it once the output is sent).
+    pub fn close_mode(&self) -> Option<CloseMode> {
+        match self.state {
+            State::Closing(mode) => Some(mode),
+            _ => None,
+        }
+    }
+
+    /// The I/O loop has shut down the write side at `now`: linger until the
+    /// peer closes or `linger_ms` passes.
+    pub fn start_linger(&mut self, now: u64, limits: &Limits) {
+        self.linger_deadline = Some(now + limits.linger_ms);
+    }
+
+    /// Whether lingering has begun.
+    pub fn lingering(&self) -> bool {
+        self.linger_deadline.is_some()
+    }
+
+    /// Bytes held in buffers (input not yet processed, output not yet taken).
+    pub fn buffered(&self) -> usize {
+        self.inbuf.len() + self.out.len()
+    }
+
+    /// Releases buffer memory of an idle connection.
+    pub fn compact(&mut self) {
+        if self.inbuf.is_empty() {
+            self.inbuf = Vec::new();
+        }
+        if self.out.is_empty() {
+            self.out = Vec::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::fibonacci;
+
+    fn feed(conn: &mut Conn, data: &[u8]) -> Vec<u8> {
+        conn.on_data(data, 0, &Limits::default(), &fibonacci);
+        let mut out = Vec::new();
+        conn.take_output(&mut out);
+        out
+    }
+
+    #[test]
+    fn answers_and_keeps_alive() {
+        let mut c = Conn::new(0);
+        let out = feed(&mut c, b"POST /15 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(out.ends_with(b"\r\n\r\n610"));
+        assert_eq!(c.close_mode(), None);
+        assert!(c.is_idle());
+    }
+
+    #[test]
+    fn pipelined_in_order() {
+        let mut c = Conn::new(0);
+        let out = feed(&mut c, b"POST /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /17 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+        let text = String::from_utf8(out).unwrap();
+        let a = text.find("\r\n\r\n1").unwrap();
+        let b = text.find("1597").unwrap();
+        let c405 = text.find("405").unwrap();
+        assert!(a < b && b < c405, "{text}");
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let req = b"POST /17 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+        let mut c = Conn::new(0);
+        let mut out = Vec::new();
+        for b in req {
+            out.extend(feed(&mut c, std::slice::from_ref(b)));
+        }
+        assert!(out.ends_with(b"1597"), "{}", String::from_utf8_lossy(&out));
+    }
+
+    #[test]
+    fn header_timeout_gives_408_and_idle_closes() {
+        let limits = Limits::default();
+        let mut c = Conn::new(0);
+        c.on_data(b"POST /1 HT", 0, &limits, &fibonacci);
+        c.on_tick(limits.header_timeout_ms - 1, &limits);
+        assert_eq!(c.close_mode(), None);
+        c.on_tick(limits.header_timeout_ms, &limits);
+        assert!(c.output().starts_with(b"HTTP/1.1 408"));
+        assert_eq!(c.close_mode(), Some(CloseMode::Linger));
+
+        let mut idle = Conn::new(0);
+        idle.on_tick(limits.idle_timeout_ms, &limits);
+        assert_eq!(idle.close_mode(), Some(CloseMode::Clean));
+        assert!(!idle.has_output(), "idle close is silent");
+    }
+
+    #[test]
+    fn backlog_pauses_and_resumes() {
+        let limits = Limits {
+            max_pending_output: 100,
+            ..Limits::default()
+        };
+        let mut c = Conn::new(0);
+        let req = b"POST /5 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10);
+        c.on_data(&req, 0, &limits, &fibonacci);
+        assert!(!c.wants_read(&limits));
+        let mut total = 0;
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            c.take_output(&mut out);
+            total += out.windows(4).filter(|w| w == b"200 ").count();
+            out.clear();
+            c.resume(0, &limits, &fibonacci);
+        }
+        assert_eq!(total, 10);
+        assert!(c.wants_read(&limits));
+    }
+
+    #[test]
+    fn panicking_handler_is_500() {
+        let h = |n: i64| -> Result<i64, String> {
+            if n == 3 {
+                panic!("boom");
+            }
+            Ok(n)
+        };
+        let mut c = Conn::new(0);
+        c.on_data(
+            b"POST /3 HTTP/1.1\r\nHost: x\r\n\r\nPOST /4 HTTP/1.1\r\nHost: x\r\n\r\n",
+            0,
+            &Limits::default(),
+            &h,
+        );
+        let text = String::from_utf8(c.output().to_vec()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 500"), "{text}");
+        assert!(text.ends_with("\r\n\r\n4"), "{text}");
+    }
+}
