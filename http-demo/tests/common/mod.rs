@@ -126,7 +126,7 @@ pub fn roundtrip(addr: SocketAddr, req: &[u8]) -> Response {
 /// Whether the server has closed the connection (EOF within the timeout).
 pub fn closed_by_server(r: &mut BufReader<TcpStream>) -> bool {
     let mut rest = Vec::new();
-    matches!(r.read_to_end(&mut rest), Ok(_)) && rest.is_empty()
+    r.read_to_end(&mut rest).is_ok() && rest.is_empty()
 }
 
 pub fn post(n: &str) -> Vec<u8> {
