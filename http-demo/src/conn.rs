@@ -14,7 +14,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::handler::Handler;
+use crate::handler::{Handler, HandlerError};
 use crate::parse::{self, BodyKind, ChunkProgress, ChunkedDecoder, Head, Parsed, Route};
 use crate::response::{self, Status};
 
@@ -254,10 +254,17 @@ impl Conn {
         match reply.route {
             Route::Compute(n) => match catch_unwind(AssertUnwindSafe(|| handler.call(n))) {
                 Ok(Ok(v)) => response::write_ok(&mut self.out, v, keep_alive, minor),
-                Ok(Err(e)) => response::write_error(
+                Ok(Err(HandlerError::Domain(reason))) => response::write_error(
                     &mut self.out,
                     Status::UnprocessableContent,
-                    &e.0,
+                    &reason,
+                    keep_alive,
+                    minor,
+                ),
+                Ok(Err(HandlerError::Failed(reason))) => response::write_error(
+                    &mut self.out,
+                    Status::InternalError,
+                    &reason,
                     keep_alive,
                     minor,
                 ),

@@ -6,19 +6,27 @@ use std::fmt;
 ///
 /// Any `Fn(i64) -> Result<i64, E>` that is `Send + Sync` is a handler; an
 /// `Err` means "n is outside my domain" and becomes a 422 whose body is the
-/// error's text. A panic becomes a 500; the server keeps serving.
+/// error's text. A panic becomes a 500; the server keeps serving. Handlers
+/// are called from every worker thread, possibly at the same time.
 pub trait Handler: Send + Sync {
     /// Computes the value for `n`.
-    fn call(&self, n: i64) -> Result<i64, DomainError>;
+    fn call(&self, n: i64) -> Result<i64, HandlerError>;
 }
 
-/// "n is outside the handler's domain", with a reason for the 422 body.
+/// Why a handler produced no value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DomainError(pub String);
+pub enum HandlerError {
+    /// `n` is outside the handler's domain → 422 with this text.
+    Domain(String),
+    /// The handler failed → 500 with this text.
+    Failed(String),
+}
 
-impl fmt::Display for DomainError {
+impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            HandlerError::Domain(s) | HandlerError::Failed(s) => f.write_str(s),
+        }
     }
 }
 
@@ -27,8 +35,8 @@ where
     F: Fn(i64) -> Result<i64, E> + Send + Sync,
     E: fmt::Display,
 {
-    fn call(&self, n: i64) -> Result<i64, DomainError> {
-        self(n).map_err(|e| DomainError(e.to_string()))
+    fn call(&self, n: i64) -> Result<i64, HandlerError> {
+        self(n).map_err(|e| HandlerError::Domain(e.to_string()))
     }
 }
 
@@ -77,6 +85,9 @@ mod tests {
     fn closures_are_handlers() {
         let h = |n: i64| if n < 10 { Ok(n * 2) } else { Err("too big") };
         assert_eq!(Handler::call(&h, 4), Ok(8));
-        assert_eq!(Handler::call(&h, 40), Err(DomainError("too big".into())));
+        assert_eq!(
+            Handler::call(&h, 40),
+            Err(HandlerError::Domain("too big".into()))
+        );
     }
 }

@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod conn;
+pub mod ffi;
 pub mod handler;
 pub mod parse;
 pub mod response;
@@ -28,5 +29,5 @@ pub mod server;
 pub mod signals;
 
 pub use config::Config;
-pub use handler::{fibonacci, DomainError, Handler};
+pub use handler::{fibonacci, Handler, HandlerError};
 pub use server::{Server, ServerError, ShutdownHandle};

@@ -1,0 +1,249 @@
+//! The C ABI as its users meet it: the Python example (ctypes, standard
+//! library only) and the C example, against a freshly built
+//! `libhttp_demo.so`, and the header checked against the exported symbols.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the cdylib once per test run, in a target directory of its own so
+/// the nested cargo never waits for the outer one's lock.
+fn library() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let target = Path::new(env!("CARGO_BIN_EXE_http-demo"))
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("ffi-lib");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--offline",
+                "-q",
+                "-p",
+                "http-demo",
+                "--lib",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .current_dir(root())
+            .env_remove("RUSTFLAGS")
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building libhttp_demo.so failed");
+        let lib = target.join("debug").join("libhttp_demo.so");
+        assert!(lib.exists(), "{lib:?}");
+        lib
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("server exited early ({status}): {err}");
+        }
+        assert!(Instant::now() < deadline, "server did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn post(port: u16, n: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "POST /{n} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1.to_string();
+    (status, body)
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let rc = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(rc.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn python(args: &[&str]) -> Child {
+    Command::new("python3")
+        .args(args)
+        .env("HTTP_DEMO_LIB", library())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 is installed")
+}
+
+#[test]
+fn python_example_serves_its_fibonacci() {
+    let port = free_port();
+    let script = root().join("examples/python/fib_server.py");
+    let mut child = python(&[
+        script.to_str().unwrap(),
+        "--addr",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--threads",
+        "2",
+    ]);
+    wait_listening(port, &mut child);
+    assert_eq!(post(port, "15"), (200, "610".into()));
+    assert_eq!(post(port, "17"), (200, "1597".into()));
+    let (status, body) = post(port, "93");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("between 0 and 92"));
+    // Several clients at once: ctypes callbacks from several server threads.
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                (0..25).all(|i| post(port, &((t + i) % 30).to_string()).0 == 200)
+            })
+        })
+        .collect();
+    assert!(clients.into_iter().all(|c| c.join().unwrap()));
+    // The stop function (called by the example on SIGTERM) ends it cleanly.
+    let status = terminate(child);
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn python_exception_is_500_and_server_keeps_serving() {
+    let port = free_port();
+    let code = format!(
+        "import sys; sys.path.insert(0, {dir:?}); import ring_server\n\
+         def h(n):\n    if n == 13: raise RuntimeError('unlucky')\n    return n * 3\n\
+         ring_server.run({port}, h, threads=2, addr='127.0.0.1')\n",
+        dir = root().join("examples/python").to_str().unwrap(),
+    );
+    let mut child = python(&["-c", &code]);
+    wait_listening(port, &mut child);
+    assert_eq!(post(port, "4"), (200, "12".into()));
+    let (status, body) = post(port, "13");
+    assert_eq!(status, 500);
+    assert!(body.contains("RuntimeError: unlucky"), "{body}");
+    assert_eq!(post(port, "5"), (200, "15".into()));
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn c_example_builds_and_answers() {
+    let lib = library();
+    let exe = lib.parent().unwrap().join("fib_server_c");
+    let out = Command::new("cc")
+        .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(root().join("examples/c/fib_server.c"))
+        .arg(format!("-I{}", root().join("http-demo/include").display()))
+        .arg(format!("-L{}", lib.parent().unwrap().display()))
+        .args(["-lhttp_demo", "-lpthread"])
+        .output()
+        .expect("cc is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let mut child = Command::new(&exe)
+        .arg(port.to_string())
+        .env("LD_LIBRARY_PATH", lib.parent().unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    assert!(banner.contains(&port.to_string()));
+    wait_listening(port, &mut child);
+    assert_eq!(post(port, "15"), (200, "610".into()));
+    assert_eq!(post(port, "-1").0, 422);
+    assert!(terminate(child).success());
+}
+
+/// Every `server_*` function the library exports is declared in the header,
+/// and every declared one is exported.
+#[test]
+fn header_matches_exported_symbols() {
+    let header = std::fs::read_to_string(root().join("http-demo/include/http_demo.h")).unwrap();
+    let mut declared: Vec<String> = header
+        .lines()
+        .filter(|l| {
+            !l.trim_start().starts_with("typedef")
+                && !l.trim_start().starts_with('*')
+                && !l.trim_start().starts_with("/*")
+        })
+        .filter_map(|l| {
+            let i = l.find("server_")?;
+            let name: String = l[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            l[i + name.len()..].starts_with('(').then_some(name)
+        })
+        .collect();
+    declared.sort();
+    declared.dedup();
+    let nm = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(library())
+        .output()
+        .expect("nm");
+    assert!(nm.status.success());
+    let mut exported: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (_, kind, name) = (parts.next()?, parts.next()?, parts.next()?);
+            (kind == "T" && name.starts_with("server_")).then(|| name.to_string())
+        })
+        .collect();
+    exported.sort();
+    assert_eq!(declared, exported);
+    assert!(exported.len() >= 6, "{exported:?}");
+}
