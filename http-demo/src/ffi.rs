@@ -74,6 +74,8 @@ impl Handler for CHandler {
         };
         match VERDICT.with(|v| v.borrow_mut().take()) {
             Some(verdict) => Err(verdict),
+            // `c_long` is `i64` here but `i32` on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
             None => Ok(i64::from(value)),
         }
     }
