@@ -112,8 +112,14 @@ impl Conn {
     /// Feeds received bytes.
     pub fn on_data(&mut self, data: &[u8], now: u64, limits: &Limits, handler: &dyn Handler) {
         self.last_activity = now;
-        if let State::Closing(_) = self.state {
-            return; // draining: input is discarded
+        if let State::Closing(mode) = self.state {
+            // Draining: input is discarded. Bytes after a clean-close
+            // decision mean the close must linger, wherever the read
+            // boundary fell (the same decision as `keep_leftover`).
+            if mode == CloseMode::Clean && !data.is_empty() && self.linger_deadline.is_none() {
+                self.state = State::Closing(CloseMode::Linger);
+            }
+            return;
         }
         if self.inbuf.is_empty() {
             // Fast path: parse straight from the received bytes; keep only
@@ -121,23 +127,24 @@ impl Conn {
             let used = self.process(data, now, limits, handler);
             self.keep_leftover(&data[used..]);
         } else {
-            let new_has_newline = data.contains(&b'\n');
+            // Re-parse the whole buffered head: httparse can reject a
+            // request before its first newline, and the answer must not
+            // depend on where reads were cut. The head is at most
+            // `max_header_bytes`, which bounds the cost.
             self.inbuf.extend_from_slice(data);
-            // A head can only complete on a newline: skip re-parsing a
-            // partial head otherwise (1-byte reads stay linear).
-            if matches!(self.state, State::Head)
-                && !new_has_newline
-                && self.inbuf.len() < limits.max_header_bytes
-            {
-                return;
-            }
-            let buf = std::mem::take(&mut self.inbuf);
-            let used = self.process(&buf, now, limits, handler);
-            self.inbuf = buf;
-            self.inbuf.drain(..used);
-            if let State::Closing(_) = self.state {
-                self.inbuf.clear();
-            }
+            self.process_buffered(now, limits, handler);
+        }
+    }
+
+    /// Processes `inbuf`, keeping what is left over.
+    fn process_buffered(&mut self, now: u64, limits: &Limits, handler: &dyn Handler) {
+        let buf = std::mem::take(&mut self.inbuf);
+        let used = self.process(&buf, now, limits, handler);
+        self.inbuf = buf;
+        self.inbuf.drain(..used);
+        if let State::Closing(_) = self.state {
+            let rest = std::mem::take(&mut self.inbuf);
+            self.keep_leftover(&rest);
         }
     }
 
@@ -381,13 +388,7 @@ impl Conn {
     /// output has been taken).
     pub fn resume(&mut self, now: u64, limits: &Limits, handler: &dyn Handler) {
         if !self.inbuf.is_empty() && !matches!(self.state, State::Closing(_)) {
-            let buf = std::mem::take(&mut self.inbuf);
-            let used = self.process(&buf, now, limits, handler);
-            self.inbuf = buf;
-            self.inbuf.drain(..used);
-            if let State::Closing(_) = self.state {
-                self.inbuf.clear();
-            }
+            self.process_buffered(now, limits, handler);
         }
     }
 
@@ -423,6 +424,11 @@ impl Conn {
     /// Bytes held in buffers (input not yet processed, output not yet taken).
     pub fn buffered(&self) -> usize {
         self.inbuf.len() + self.out.len()
+    }
+
+    /// Received bytes not yet processed.
+    pub fn buffered_input(&self) -> usize {
+        self.inbuf.len()
     }
 
     /// Releases buffer memory of an idle connection.

@@ -85,6 +85,10 @@ pub enum Parsed {
 /// `max_header_bytes` bounds the head: a head that is not complete within
 /// that many bytes is a 431.
 pub fn parse_head(buf: &[u8], max_header_bytes: usize) -> Result<Parsed, ParseError> {
+    // Look at no byte past the limit: what lies beyond it must not change
+    // the answer (a 431), or the answer would depend on how much arrived in
+    // one read.
+    let buf = &buf[..buf.len().min(max_header_bytes)];
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let status = match req.parse(buf) {

@@ -1,0 +1,288 @@
+//! Properties of the ring and of provided-buffer rings, on the real kernel.
+//!
+//! Included by path from `ring-core/tests/fuzz_corpus.rs`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use ring_core::buf_ring::{self, BufError, BufRing};
+use ring_core::opcode::{self, CancelBy};
+use ring_core::squeue::{self, Flags};
+use ring_core::types::Timespec;
+use ring_core::{Errno, IoUring, SubmitError};
+
+/// What the model expects of one submitted entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Nop { skip: bool },
+    /// A NOP with IO_DRAIN; `after_skip`: submitted after a CQE_SKIP_SUCCESS
+    /// entry, when the kernel refuses drains with EOPNOTSUPP.
+    Drain { after_skip: bool },
+    Timeout,
+    Cancel,
+}
+
+struct Model {
+    kinds: HashMap<u64, Kind>,
+    seen: HashMap<u64, u32>,
+    /// Entries that may post nothing: linked after a CQE_SKIP_SUCCESS entry
+    /// in the same chain. When such a chain fails, the kernel posts no CQEs
+    /// for the members it cancels.
+    optional: std::collections::HashSet<u64>,
+}
+
+impl Model {
+    fn check(&mut self, c: &ring_core::cqueue::Entry) {
+        let kind = *self.kinds.get(&c.user_data()).unwrap_or_else(|| panic!("unknown completion {c:?}"));
+        let n = self.seen.entry(c.user_data()).or_insert(0);
+        *n += 1;
+        assert_eq!(*n, 1, "completed twice: {c:?}");
+        let r = c.result();
+        let ok = match kind {
+            Kind::Nop { skip } => (r == Ok(0) && !skip) || r == Err(Errno::CANCELED),
+            Kind::Drain { after_skip } => {
+                r == Ok(0) || r == Err(Errno::CANCELED) || (after_skip && r == Err(Errno::OPNOTSUPP))
+            }
+            Kind::Timeout => matches!(r, Err(Errno::TIME) | Err(Errno::CANCELED)),
+            Kind::Cancel => matches!(r, Ok(_) | Err(Errno::NOENT) | Err(Errno::ALREADY) | Err(Errno::CANCELED)),
+        };
+        assert!(ok, "{kind:?} completed with {r:?}");
+    }
+}
+
+/// `ring_ops`: a program of ring operations on a small ring (SQ 8, CQ 16).
+/// Every operation that must complete completes exactly once with a result
+/// the model allows; nothing is lost when the CQ overflows; no panic.
+pub fn ring_ops(data: &[u8]) {
+    let mut ring = IoUring::builder().cq_entries(16).build(8).expect("ring");
+    let ts_short: Box<[Timespec; 4]> = Box::new([
+        Timespec::new(0, 1_000),
+        Timespec::new(0, 50_000),
+        Timespec::new(0, 300_000),
+        Timespec::new(0, 1_000_000),
+    ]);
+    let mut model = Model {
+        kinds: HashMap::new(),
+        seen: HashMap::new(),
+        optional: std::collections::HashSet::new(),
+    };
+    let mut chain_has_skip = false;
+    let mut next_ud = 1u64;
+    let mut timeouts: Vec<u64> = Vec::new();
+    let mut linking = false;
+    let mut skip_used = false;
+    let push = |ring: &mut IoUring, e: squeue::Entry, model: &mut Model| -> bool {
+        // SAFETY: entries point only to `ts_short`, which lives until the
+        // end of this function, after every completion has been reaped.
+        let pushed = unsafe { ring.submission().push(&e) }.is_ok();
+        if !pushed {
+            // Queue full: submit and reap, then retry once.
+            let _ = ring.submit();
+            for c in ring.completion() {
+                model.check(&c);
+            }
+            // SAFETY: as above.
+            return unsafe { ring.submission().push(&e) }.is_ok();
+        }
+        true
+    };
+    for &b in data.iter().take(96) {
+        let op = b & 0x0f;
+        let arg = b >> 4;
+        let mut flags = Flags::empty();
+        if linking {
+            flags |= if arg & 1 == 0 { Flags::IO_LINK } else { Flags::IO_HARDLINK };
+        }
+        let ud = next_ud;
+        let entry = match op {
+            0..=3 => {
+                let skip = arg & 2 != 0;
+                if skip {
+                    flags |= Flags::CQE_SKIP_SUCCESS;
+                    skip_used = true;
+                }
+                model.kinds.insert(ud, Kind::Nop { skip });
+                Some(opcode::Nop::new().build())
+            }
+            4 | 5 => {
+                model.kinds.insert(ud, Kind::Timeout);
+                timeouts.push(ud);
+                Some(opcode::Timeout::new(&ts_short[usize::from(arg & 3)]).build())
+            }
+            6 => {
+                model.kinds.insert(ud, Kind::Cancel);
+                let target = if arg & 8 != 0 || timeouts.is_empty() {
+                    CancelBy::Any
+                } else {
+                    CancelBy::UserData(timeouts[usize::from(arg) % timeouts.len()])
+                };
+                let c = opcode::AsyncCancel::new(target);
+                Some(if arg & 4 != 0 { c.all() } else { c }.build())
+            }
+            7 => {
+                // Start or end a chain. The kernel's chain only ends at an
+                // entry without a link flag, so `chain_has_skip` is reset
+                // there, not here.
+                linking = !linking;
+                None
+            }
+            8 => {
+                model.kinds.insert(ud, Kind::Drain { after_skip: skip_used });
+                flags |= Flags::IO_DRAIN;
+                Some(opcode::Nop::new().build())
+            }
+            9 => {
+                let _ = ring.submit();
+                None
+            }
+            10 => {
+                let want = usize::from(arg % 4);
+                match ring.submitter().submit_and_wait_timeout(want, Duration::from_millis(5)) {
+                    Ok(_) | Err(SubmitError::TimedOut) | Err(SubmitError::CompletionQueueFull) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                None
+            }
+            11 => {
+                for c in ring.completion() {
+                    model.check(&c);
+                }
+                None
+            }
+            _ => {
+                // A burst of NOPs far past the CQ size, without reaping.
+                for _ in 0..(8 * usize::from(arg + 1)) {
+                    let ud = next_ud;
+                    next_ud += 1;
+                    model.kinds.insert(ud, Kind::Nop { skip: false });
+                    // A burst NOP has no link flag: it ends any open chain,
+                    // as its last member.
+                    if chain_has_skip {
+                        model.optional.insert(ud);
+                        chain_has_skip = false;
+                    }
+                    let e = opcode::Nop::new().build().user_data(ud);
+                    // SAFETY: a NOP points to nothing.
+                    if unsafe { ring.submission().push(&e) }.is_err() {
+                        let _ = ring.submit();
+                        // SAFETY: as above.
+                        if unsafe { ring.submission().push(&e) }.is_err() {
+                            model.kinds.remove(&ud);
+                        }
+                    }
+                }
+                None
+            }
+        };
+        if let Some(e) = entry {
+            next_ud += 1;
+            if chain_has_skip {
+                model.optional.insert(ud);
+            }
+            if !linking {
+                chain_has_skip = false; // this entry ended any chain
+            } else if flags.contains(Flags::CQE_SKIP_SUCCESS) {
+                chain_has_skip = true;
+            }
+            if !push(&mut ring, e.flags(flags).user_data(ud), &mut model) {
+                model.kinds.remove(&ud);
+                timeouts.retain(|&t| t != ud);
+            }
+        }
+    }
+    // Close an open chain with a plain NOP so it is not left dangling.
+    if linking {
+        let ud = next_ud;
+        model.kinds.insert(ud, Kind::Nop { skip: false });
+        if chain_has_skip {
+            model.optional.insert(ud);
+        }
+        if !push(&mut ring, opcode::Nop::new().build().user_data(ud), &mut model) {
+            model.kinds.remove(&ud);
+        }
+    }
+    // Reap until everything that must complete has, bounded in time.
+    let optional = std::mem::take(&mut model.optional);
+    let required = |u: &u64, k: &Kind| !matches!(k, Kind::Nop { skip: true }) && !optional.contains(u);
+    let must: usize = model.kinds.iter().filter(|(u, k)| required(u, k)).count();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        for c in ring.completion() {
+            model.check(&c);
+        }
+        let done = model.seen.keys().filter(|u| required(u, &model.kinds[u])).count();
+        if done == must && !ring.submitter().cq_overflow_pending() && ring.submission().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "lost completions: {done} of {must}");
+        match ring.submitter().submit_and_wait_timeout(1, Duration::from_millis(50)) {
+            Ok(_) | Err(SubmitError::TimedOut) | Err(SubmitError::CompletionQueueFull) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(ring.completion().overflow(), 0, "the kernel dropped completions");
+    drop(ring);
+    drop(ts_short);
+}
+
+/// `buf_ring`: provide / consume (real receives pick buffers) / recycle /
+/// double-take on a 4-buffer ring against a model: no id is handed out
+/// twice, none is lost.
+pub fn buf_ring(data: &[u8]) {
+    let mut ring = IoUring::new(8).expect("ring");
+    let bufs = BufRing::builder(1, 4, 16).build(&ring).expect("buffer ring");
+    let (mut tx, rx) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let mut held: Vec<(ring_core::buf_ring::Buf<'_>, ring_core::cqueue::Entry)> = Vec::new();
+    let mut with_kernel = [true; 4];
+    for &b in data.iter().take(64) {
+        match b % 4 {
+            0 | 1 => {
+                // A receive of 1..=16 bytes picks a buffer (or finds none).
+                let len = usize::from(b >> 4) + 1;
+                tx.write_all(&vec![b; len]).expect("write");
+                let e = opcode::Recv::with_buf_group(&rx, 1).build().user_data(9);
+                // SAFETY: selects from `bufs`, which outlives the reap below.
+                unsafe { ring.submission().push(&e) }.expect("room");
+                ring.submit_and_wait(1).expect("submit");
+                let c = ring.completion().next().expect("one completion");
+                if buf_ring::is_out_of_buffers(&c) {
+                    assert!(with_kernel.iter().all(|k| !k), "ENOBUFS with buffers free");
+                    // Drain what was written so the stream stays in step.
+                    let mut sink = vec![0u8; len];
+                    std::io::Read::read_exact(&mut &rx, &mut sink).expect("drain");
+                    continue;
+                }
+                // SAFETY: the completion of our receive on group 1.
+                let buf = unsafe { bufs.get(&c) }.expect("a fresh buffer");
+                let bid = usize::from(buf.bid());
+                assert!(with_kernel[bid], "buffer {bid} handed out twice");
+                with_kernel[bid] = false;
+                assert_eq!(buf.len(), len);
+                assert!(buf.iter().all(|&x| x == b));
+                held.push((buf, c));
+            }
+            2 => {
+                // Recycle one held buffer.
+                if !held.is_empty() {
+                    let (buf, _) = held.remove(usize::from(b >> 2) % held.len());
+                    with_kernel[usize::from(buf.bid())] = true;
+                    drop(buf);
+                }
+            }
+            _ => {
+                // Taking a held buffer again is refused.
+                if let Some((buf, c)) = held.get(usize::from(b >> 2) % held.len().max(1)) {
+                    // SAFETY: the same completion of our receive on group 1;
+                    // the ring must refuse it.
+                    let again = unsafe { bufs.get(c) };
+                    assert_eq!(again.err(), Some(BufError::AlreadyTaken(buf.bid())));
+                }
+            }
+        }
+        let free = with_kernel.iter().filter(|&&k| k).count();
+        assert_eq!(bufs.available(), free, "the ring and the model disagree");
+    }
+    drop(held);
+    assert_eq!(bufs.available(), 4, "every buffer came back");
+}
