@@ -1,1 +1,12 @@
-//! Benchmarks of ring-core and http-demo against peers.
+//! Benchmarks of ring-core and http-demo against their peers.
+//!
+//! - `cargo bench -p benches --bench ring`: NOP and read round trips of
+//!   ring-core against the `io-uring` crate and liburing, same run,
+//!   alternating rounds; instructions per NOP with callgrind when valgrind
+//!   is installed.
+//! - `cargo run --release -p benches --bin load`: HTTP load with wrk against
+//!   hyper, Python's http.server and nginx.
+//! - `cargo run --release -p benches --bin nop -- <impl> <batch> <rounds>`:
+//!   a fixed amount of NOP work, for callgrind.
+
+pub mod rings;

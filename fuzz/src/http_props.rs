@@ -42,7 +42,11 @@ const HANDLER: &FuzzHandler = &FuzzHandler;
 pub fn split_responses(mut out: &[u8]) -> Vec<(u16, Vec<u8>)> {
     let mut v = Vec::new();
     while !out.is_empty() {
-        let end = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete response head") + 4;
+        let end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete response head")
+            + 4;
         let head = std::str::from_utf8(&out[..end]).expect("ASCII head");
         let code: u16 = head[9..12].parse().expect("a status code");
         let len: usize = head
@@ -144,8 +148,14 @@ pub fn conn_chunked(data: &[u8]) {
     let limits = fuzz_limits();
     let (whole, whole_close, whole_n) = drive(&[stream], &limits);
     let (split, split_close, split_n) = drive(&chunks, &limits);
-    assert_eq!(whole, split, "responses depend on the read boundaries {points:?}");
-    assert_eq!(whole_close, split_close, "close decision depends on {points:?}");
+    assert_eq!(
+        whole, split,
+        "responses depend on the read boundaries {points:?}"
+    );
+    assert_eq!(
+        whole_close, split_close,
+        "close decision depends on {points:?}"
+    );
     assert_eq!(whole_n, split_n);
     let responses = split_responses(&whole);
     let finals = responses.iter().filter(|(c, _)| *c != 100).count() as u64;

@@ -15,10 +15,14 @@ use ring_core::{Errno, IoUring, SubmitError};
 /// What the model expects of one submitted entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    Nop { skip: bool },
+    Nop {
+        skip: bool,
+    },
     /// A NOP with IO_DRAIN; `after_skip`: submitted after a CQE_SKIP_SUCCESS
     /// entry, when the kernel refuses drains with EOPNOTSUPP.
-    Drain { after_skip: bool },
+    Drain {
+        after_skip: bool,
+    },
     Timeout,
     Cancel,
 }
@@ -34,7 +38,10 @@ struct Model {
 
 impl Model {
     fn check(&mut self, c: &ring_core::cqueue::Entry) {
-        let kind = *self.kinds.get(&c.user_data()).unwrap_or_else(|| panic!("unknown completion {c:?}"));
+        let kind = *self
+            .kinds
+            .get(&c.user_data())
+            .unwrap_or_else(|| panic!("unknown completion {c:?}"));
         let n = self.seen.entry(c.user_data()).or_insert(0);
         *n += 1;
         assert_eq!(*n, 1, "completed twice: {c:?}");
@@ -42,10 +49,15 @@ impl Model {
         let ok = match kind {
             Kind::Nop { skip } => (r == Ok(0) && !skip) || r == Err(Errno::CANCELED),
             Kind::Drain { after_skip } => {
-                r == Ok(0) || r == Err(Errno::CANCELED) || (after_skip && r == Err(Errno::OPNOTSUPP))
+                r == Ok(0)
+                    || r == Err(Errno::CANCELED)
+                    || (after_skip && r == Err(Errno::OPNOTSUPP))
             }
             Kind::Timeout => matches!(r, Err(Errno::TIME) | Err(Errno::CANCELED)),
-            Kind::Cancel => matches!(r, Ok(_) | Err(Errno::NOENT) | Err(Errno::ALREADY) | Err(Errno::CANCELED)),
+            Kind::Cancel => matches!(
+                r,
+                Ok(_) | Err(Errno::NOENT) | Err(Errno::ALREADY) | Err(Errno::CANCELED)
+            ),
         };
         assert!(ok, "{kind:?} completed with {r:?}");
     }
@@ -92,7 +104,11 @@ pub fn ring_ops(data: &[u8]) {
         let arg = b >> 4;
         let mut flags = Flags::empty();
         if linking {
-            flags |= if arg & 1 == 0 { Flags::IO_LINK } else { Flags::IO_HARDLINK };
+            flags |= if arg & 1 == 0 {
+                Flags::IO_LINK
+            } else {
+                Flags::IO_HARDLINK
+            };
         }
         let ud = next_ud;
         let entry = match op {
@@ -128,7 +144,12 @@ pub fn ring_ops(data: &[u8]) {
                 None
             }
             8 => {
-                model.kinds.insert(ud, Kind::Drain { after_skip: skip_used });
+                model.kinds.insert(
+                    ud,
+                    Kind::Drain {
+                        after_skip: skip_used,
+                    },
+                );
                 flags |= Flags::IO_DRAIN;
                 Some(opcode::Nop::new().build())
             }
@@ -138,7 +159,10 @@ pub fn ring_ops(data: &[u8]) {
             }
             10 => {
                 let want = usize::from(arg % 4);
-                match ring.submitter().submit_and_wait_timeout(want, Duration::from_millis(5)) {
+                match ring
+                    .submitter()
+                    .submit_and_wait_timeout(want, Duration::from_millis(5))
+                {
                     Ok(_) | Err(SubmitError::TimedOut) | Err(SubmitError::CompletionQueueFull) => {}
                     Err(e) => panic!("{e}"),
                 }
@@ -198,30 +222,49 @@ pub fn ring_ops(data: &[u8]) {
         if chain_has_skip {
             model.optional.insert(ud);
         }
-        if !push(&mut ring, opcode::Nop::new().build().user_data(ud), &mut model) {
+        if !push(
+            &mut ring,
+            opcode::Nop::new().build().user_data(ud),
+            &mut model,
+        ) {
             model.kinds.remove(&ud);
         }
     }
     // Reap until everything that must complete has, bounded in time.
     let optional = std::mem::take(&mut model.optional);
-    let required = |u: &u64, k: &Kind| !matches!(k, Kind::Nop { skip: true }) && !optional.contains(u);
+    let required =
+        |u: &u64, k: &Kind| !matches!(k, Kind::Nop { skip: true }) && !optional.contains(u);
     let must: usize = model.kinds.iter().filter(|(u, k)| required(u, k)).count();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         for c in ring.completion() {
             model.check(&c);
         }
-        let done = model.seen.keys().filter(|u| required(u, &model.kinds[u])).count();
+        let done = model
+            .seen
+            .keys()
+            .filter(|u| required(u, &model.kinds[u]))
+            .count();
         if done == must && !ring.submitter().cq_overflow_pending() && ring.submission().is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "lost completions: {done} of {must}");
-        match ring.submitter().submit_and_wait_timeout(1, Duration::from_millis(50)) {
+        assert!(
+            Instant::now() < deadline,
+            "lost completions: {done} of {must}"
+        );
+        match ring
+            .submitter()
+            .submit_and_wait_timeout(1, Duration::from_millis(50))
+        {
             Ok(_) | Err(SubmitError::TimedOut) | Err(SubmitError::CompletionQueueFull) => {}
             Err(e) => panic!("{e}"),
         }
     }
-    assert_eq!(ring.completion().overflow(), 0, "the kernel dropped completions");
+    assert_eq!(
+        ring.completion().overflow(),
+        0,
+        "the kernel dropped completions"
+    );
     drop(ring);
     drop(ts_short);
 }
@@ -231,7 +274,9 @@ pub fn ring_ops(data: &[u8]) {
 /// twice, none is lost.
 pub fn buf_ring(data: &[u8]) {
     let mut ring = IoUring::new(8).expect("ring");
-    let bufs = BufRing::builder(1, 4, 16).build(&ring).expect("buffer ring");
+    let bufs = BufRing::builder(1, 4, 16)
+        .build(&ring)
+        .expect("buffer ring");
     let (mut tx, rx) = std::os::unix::net::UnixStream::pair().expect("socketpair");
     let mut held: Vec<(ring_core::buf_ring::Buf<'_>, ring_core::cqueue::Entry)> = Vec::new();
     let mut with_kernel = [true; 4];

@@ -146,7 +146,7 @@ impl<'a> Submitter<'a> {
 
     /// Submits every published entry; does not wait. Returns how many were
     /// submitted.
-    #[inline]
+    #[inline(always)]
     pub fn submit(&self) -> Result<usize, SubmitError> {
         self.submit_and_wait(0)
     }
@@ -157,7 +157,7 @@ impl<'a> Submitter<'a> {
     ///
     /// A signal that interrupts the wait is retried; so is a wait cut short
     /// after the submission went through.
-    #[inline]
+    #[inline(always)]
     pub fn submit_and_wait(&self, want: usize) -> Result<usize, SubmitError> {
         let want = self.cap_want(want);
         let mut submitted = 0usize;

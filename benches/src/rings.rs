@@ -1,0 +1,234 @@
+//! The ring implementations under test, each doing the same rounds: push
+//! `batch` entries, submit and wait for them, reap them.
+
+use std::os::fd::RawFd;
+
+/// One implementation's rounds.
+pub trait RingBench {
+    /// `rounds` rounds of `batch` NOPs, looping inside the implementation
+    /// (so the enter path sits in the loop, as in a real event loop).
+    fn nop_rounds(&mut self, batch: u32, rounds: u64);
+    /// `batch` 4 KiB reads of `fd` into `buf` (at least `batch * 4096` bytes).
+    fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64);
+}
+
+/// The names [`make`] knows, in report order.
+pub const IMPLS: &[&str] = &[
+    "ring-core",
+    "ring-core+defer+regfd",
+    "io-uring",
+    "io-uring+defer",
+    "liburing",
+    "liburing+defer+regfd",
+];
+
+/// Builds an implementation by name with `entries` SQ slots; `None` if it is
+/// not available in this build (liburing without its headers).
+pub fn make(name: &str, entries: u32) -> Option<Box<dyn RingBench>> {
+    match name {
+        "ring-core" => Some(Box::new(RingCore::new(entries, false))),
+        "ring-core+defer+regfd" => Some(Box::new(RingCore::new(entries, true))),
+        "io-uring" => Some(Box::new(IoUringCrate::new(entries, false))),
+        "io-uring+defer" => Some(Box::new(IoUringCrate::new(entries, true))),
+        "liburing" => liburing::make(entries, false),
+        "liburing+defer+regfd" => liburing::make(entries, true),
+        _ => None,
+    }
+}
+
+const READ_SPAN: u64 = 1 << 20;
+
+struct RingCore {
+    ring: ring_core::IoUring,
+}
+
+impl RingCore {
+    fn new(entries: u32, defer: bool) -> Self {
+        let mut b = ring_core::IoUring::builder();
+        if defer {
+            b = b.single_issuer().defer_taskrun();
+        }
+        let mut ring = b.build(entries).expect("ring-core ring");
+        if defer {
+            ring.register_ring_fd().expect("register ring fd");
+        }
+        RingCore { ring }
+    }
+}
+
+impl RingBench for RingCore {
+    #[inline(never)]
+    fn nop_rounds(&mut self, batch: u32, rounds: u64) {
+        let (submitter, mut sq, mut cq) = self.ring.split();
+        let nop = ring_core::opcode::Nop::new().build();
+        for _ in 0..rounds {
+            for i in 0..batch {
+                // SAFETY: a NOP points to no memory.
+                unsafe { sq.push(&nop.user_data(u64::from(i))) }.expect("room");
+            }
+            sq.sync();
+            submitter.submit_and_wait(batch as usize).expect("submit");
+            cq.sync();
+            let mut n = 0;
+            for c in &mut cq {
+                assert!(c.raw_result() >= 0);
+                n += 1;
+            }
+            assert_eq!(n, batch);
+        }
+    }
+
+    #[inline(never)]
+    fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64) {
+        let (submitter, mut sq, mut cq) = self.ring.split();
+        for i in 0..batch {
+            let e = ring_core::opcode::Read::new(
+                ring_core::types::Fd(fd),
+                buf[i as usize * 4096..].as_mut_ptr(),
+                4096,
+            )
+            .offset((base + u64::from(i)) * 4096 % READ_SPAN)
+            .build()
+            .user_data(u64::from(i));
+            // SAFETY: `buf` outlives this round, which reaps every read.
+            unsafe { sq.push(&e) }.expect("room");
+        }
+        sq.sync();
+        submitter.submit_and_wait(batch as usize).expect("submit");
+        cq.sync();
+        let mut n = 0;
+        for c in &mut cq {
+            assert_eq!(c.raw_result(), 4096);
+            n += 1;
+        }
+        assert_eq!(n, batch);
+    }
+}
+
+struct IoUringCrate {
+    ring: io_uring::IoUring,
+}
+
+impl IoUringCrate {
+    fn new(entries: u32, defer: bool) -> Self {
+        let mut b = io_uring::IoUring::builder();
+        if defer {
+            b.setup_single_issuer().setup_defer_taskrun();
+        }
+        IoUringCrate {
+            ring: b.build(entries).expect("io-uring ring"),
+        }
+    }
+}
+
+impl RingBench for IoUringCrate {
+    #[inline(never)]
+    fn nop_rounds(&mut self, batch: u32, rounds: u64) {
+        let (submitter, mut sq, mut cq) = self.ring.split();
+        let nop = io_uring::opcode::Nop::new().build();
+        for _ in 0..rounds {
+            // The io-uring crate's view learns the kernel's new head only on
+            // sync(): its users call it after each submit.
+            sq.sync();
+            for i in 0..batch {
+                // SAFETY: a NOP points to no memory.
+                unsafe { sq.push(&nop.clone().user_data(u64::from(i))) }.expect("room");
+            }
+            sq.sync();
+            submitter.submit_and_wait(batch as usize).expect("submit");
+            cq.sync();
+            let mut n = 0;
+            for c in &mut cq {
+                assert!(c.result() >= 0);
+                n += 1;
+            }
+            assert_eq!(n, batch);
+        }
+    }
+
+    #[inline(never)]
+    fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64) {
+        let (submitter, mut sq, mut cq) = self.ring.split();
+        for i in 0..batch {
+            let e = io_uring::opcode::Read::new(
+                io_uring::types::Fd(fd),
+                buf[i as usize * 4096..].as_mut_ptr(),
+                4096,
+            )
+            .offset((base + u64::from(i)) * 4096 % READ_SPAN)
+            .build()
+            .user_data(u64::from(i));
+            // SAFETY: `buf` outlives this round, which reaps every read.
+            unsafe { sq.push(&e) }.expect("room");
+        }
+        sq.sync();
+        submitter.submit_and_wait(batch as usize).expect("submit");
+        cq.sync();
+        let mut n = 0;
+        for c in &mut cq {
+            assert_eq!(c.result(), 4096);
+            n += 1;
+        }
+        assert_eq!(n, batch);
+    }
+}
+
+#[cfg(has_liburing)]
+mod liburing {
+    use super::RingBench;
+    use std::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void};
+    use std::os::fd::RawFd;
+
+    extern "C" {
+        fn lu_setup(entries: c_uint, defer: c_int) -> *mut c_void;
+        fn lu_free(p: *mut c_void);
+        fn lu_nop_rounds(p: *mut c_void, batch: c_uint, rounds: c_ulonglong) -> c_int;
+        fn lu_read_round(
+            p: *mut c_void,
+            fd: c_int,
+            buf: *mut c_char,
+            batch: c_uint,
+            base: c_ulonglong,
+        ) -> c_int;
+    }
+
+    pub struct Liburing(*mut c_void);
+
+    pub fn make(entries: u32, defer: bool) -> Option<Box<dyn RingBench>> {
+        // SAFETY: lu_setup allocates and returns a ring or NULL.
+        let p = unsafe { lu_setup(entries, c_int::from(defer)) };
+        (!p.is_null()).then(|| Box::new(Liburing(p)) as Box<dyn RingBench>)
+    }
+
+    impl RingBench for Liburing {
+        fn nop_rounds(&mut self, batch: u32, rounds: u64) {
+            // SAFETY: a live ring from lu_setup; NOPs point to no memory.
+            assert_eq!(unsafe { lu_nop_rounds(self.0, batch, rounds) }, 0);
+        }
+        fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64) {
+            assert!(buf.len() >= batch as usize * 4096);
+            // SAFETY: `buf` holds `batch` 4 KiB slots and outlives the call,
+            // which reaps every read.
+            assert_eq!(
+                unsafe { lu_read_round(self.0, fd, buf.as_mut_ptr().cast(), batch, base) },
+                0
+            );
+        }
+    }
+
+    impl Drop for Liburing {
+        fn drop(&mut self) {
+            // SAFETY: the ring from lu_setup, freed once.
+            unsafe { lu_free(self.0) };
+        }
+    }
+}
+
+#[cfg(not(has_liburing))]
+mod liburing {
+    use super::RingBench;
+
+    pub fn make(_entries: u32, _defer: bool) -> Option<Box<dyn RingBench>> {
+        None
+    }
+}
