@@ -209,10 +209,8 @@ mod liburing {
             assert!(buf.len() >= batch as usize * 4096);
             // SAFETY: `buf` holds `batch` 4 KiB slots and outlives the call,
             // which reaps every read.
-            assert_eq!(
-                unsafe { lu_read_round(self.0, fd, buf.as_mut_ptr().cast(), batch, base) },
-                0
-            );
+            let rc = unsafe { lu_read_round(self.0, fd, buf.as_mut_ptr().cast(), batch, base) };
+            assert_eq!(rc, 0);
         }
     }
 
