@@ -290,6 +290,11 @@ struct Slot {
     recv_armed: bool,
     recv_cancel_sent: bool,
     send_inflight: bool,
+    /// A shutdown(SHUT_WR) is in flight. The kernel always runs shutdown on
+    /// an io-wq worker and resolves the fd number only then, so the fd must
+    /// not be closed (and its number reused by a new connection) before it
+    /// completes.
+    shutdown_inflight: bool,
     close_inflight: bool,
     /// Close has been issued; the slot is freed once nothing is in flight.
     closed: bool,
@@ -300,7 +305,7 @@ struct Slot {
 
 impl Slot {
     fn idle_in_flight(&self) -> bool {
-        !self.recv_armed && !self.send_inflight && !self.close_inflight
+        !self.recv_armed && !self.send_inflight && !self.shutdown_inflight && !self.close_inflight
     }
 }
 
@@ -560,7 +565,15 @@ impl<'a> Worker<'a> {
                     self.arm_wake();
                 }
             }
-            CANCEL | SHUTDOWN_WR => {}
+            CANCEL => {}
+            SHUTDOWN_WR => {
+                if let Some(slot) = self.slots.get_mut(idx as usize) {
+                    if slot.in_use && slot.gen == gen {
+                        slot.shutdown_inflight = false;
+                        self.mark(idx);
+                    }
+                }
+            }
             RECV | SEND | CLOSE => {
                 let Some(slot) = self.slots.get(idx as usize) else {
                     return self.drop_buffer(&cqe);
@@ -647,6 +660,7 @@ impl<'a> Worker<'a> {
                     recv_armed: false,
                     recv_cancel_sent: false,
                     send_inflight: false,
+                    shutdown_inflight: false,
                     close_inflight: false,
                     closed: false,
                     broken: false,
@@ -664,6 +678,7 @@ impl<'a> Worker<'a> {
         s.recv_armed = false;
         s.recv_cancel_sent = false;
         s.send_inflight = false;
+        s.shutdown_inflight = false;
         s.close_inflight = false;
         s.closed = false;
         s.broken = false;
@@ -862,7 +877,8 @@ impl<'a> Worker<'a> {
                 }
             }
             let flushed = !s.send_inflight && s.sending.is_empty() && !s.conn.has_output();
-            let close_now = s.broken || (flushed && s.conn.close_mode() == Some(CloseMode::Clean));
+            let close_now = !s.shutdown_inflight
+                && (s.broken || (flushed && s.conn.close_mode() == Some(CloseMode::Clean)));
             if close_now {
                 s.closed = true;
                 if s.recv_armed && !s.recv_cancel_sent {
@@ -883,11 +899,13 @@ impl<'a> Worker<'a> {
                 if flushed && s.conn.close_mode() == Some(CloseMode::Linger) && !s.conn.lingering()
                 {
                     s.conn.start_linger(now, &limits);
-                    entries[1] = Some(
-                        opcode::Shutdown::new(Fd(fd), SHUT_WR)
-                            .build()
-                            .user_data(SHUTDOWN_WR),
-                    );
+                    s.shutdown_inflight = true;
+                    entries[1] =
+                        Some(opcode::Shutdown::new(Fd(fd), SHUT_WR).build().user_data(ud(
+                            SHUTDOWN_WR,
+                            idx,
+                            gen,
+                        )));
                 }
                 let wants = s.conn.wants_read(&limits);
                 if wants && !s.recv_armed {

@@ -396,3 +396,38 @@ fn port_in_use_is_a_clear_error() {
     let err = http_demo::Server::bind(cfg2, http_demo::fibonacci).unwrap_err();
     assert!(err.to_string().contains("Address already in use"), "{err}");
 }
+
+/// Regression: a lingering close's shutdown(SHUT_WR) runs on an io-wq
+/// worker and resolves the fd number late; closing the fd before it
+/// completed let it shut down the next connection that reused the number.
+#[test]
+fn error_close_never_disturbs_the_next_connection() {
+    let srv = start();
+    let addr = srv.addr;
+    let bad = b"POST /1 HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nHost: s\r\n\r\n";
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..60 {
+                    let mut a = connect(addr);
+                    a.write_all(bad).unwrap();
+                    let mut ra = BufReader::new(a);
+                    assert_eq!(read_response(&mut ra).unwrap().status, 400);
+                    let mut b = connect(addr);
+                    drop(ra); // close the first while the second is new
+                    b.write_all(&post("12")).unwrap();
+                    let mut rb = BufReader::new(b);
+                    assert_eq!(
+                        read_response(&mut rb)
+                            .expect("the next connection is answered")
+                            .body_str(),
+                        "144"
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}

@@ -1650,6 +1650,12 @@ impl SendMsgZc {
 }
 
 /// `IORING_OP_SHUTDOWN` (5.11).
+///
+/// The kernel always runs shutdown on an io-wq worker, and for a normal fd
+/// it looks the fd number up only then: close the fd (or let its number be
+/// reused) only after this operation has completed, or it may shut down
+/// whatever file got the number next. Found by http-demo's soak test: a
+/// lingering close's shutdown hit the next connection.
 #[derive(Clone, Copy, Debug)]
 pub struct Shutdown {
     target: Target,
