@@ -139,7 +139,16 @@ fn main() {
             continue;
         };
         for (key, &theirs) in results.range((sc.name.clone(), String::new())..) {
-            if key.0 != sc.name || key.1.starts_with("ring-core") {
+            if key.0 != sc.name || key.1 == ours {
+                continue;
+            }
+            if key.1 == "ring-core-owned" {
+                // The safe tier is compared with the raw tier: owned / raw.
+                println!(
+                    "ratio {} ns_per_op ring-core-owned/{ours} = {:.3}",
+                    sc.name,
+                    theirs / mine
+                );
                 continue;
             }
             println!(

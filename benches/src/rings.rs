@@ -15,6 +15,7 @@ pub trait RingBench {
 /// The names [`make`] knows, in report order.
 pub const IMPLS: &[&str] = &[
     "ring-core",
+    "ring-core-owned",
     "ring-core+defer+regfd",
     "io-uring",
     "io-uring+defer",
@@ -27,6 +28,7 @@ pub const IMPLS: &[&str] = &[
 pub fn make(name: &str, entries: u32) -> Option<Box<dyn RingBench>> {
     match name {
         "ring-core" => Some(Box::new(RingCore::new(entries, false))),
+        "ring-core-owned" => Some(Box::new(Owned::new(entries))),
         "ring-core+defer+regfd" => Some(Box::new(RingCore::new(entries, true))),
         "io-uring" => Some(Box::new(IoUringCrate::new(entries, false))),
         "io-uring+defer" => Some(Box::new(IoUringCrate::new(entries, true))),
@@ -99,6 +101,64 @@ impl RingBench for RingCore {
         let mut n = 0;
         for c in &mut cq {
             assert_eq!(c.raw_result(), 4096);
+            n += 1;
+        }
+        assert_eq!(n, batch);
+    }
+}
+
+/// ring-core's safe tier: operations owned by the ring until completion.
+struct Owned {
+    ring: ring_core::owned::Ring,
+    pool: Vec<Vec<u8>>,
+}
+
+impl Owned {
+    fn new(entries: u32) -> Self {
+        Owned {
+            ring: ring_core::owned::Ring::new(entries).expect("owned ring"),
+            pool: Vec::new(),
+        }
+    }
+}
+
+impl RingBench for Owned {
+    #[inline(never)]
+    fn nop_rounds(&mut self, batch: u32, rounds: u64) {
+        for _ in 0..rounds {
+            for _ in 0..batch {
+                self.ring.push(ring_core::owned::Nop).expect("room");
+            }
+            self.ring.submit_and_wait(batch as usize).expect("submit");
+            let mut n = 0;
+            for c in self.ring.completions() {
+                assert!(c.cqe().raw_result() >= 0);
+                n += 1;
+            }
+            assert_eq!(n, batch);
+        }
+    }
+
+    #[inline(never)]
+    fn read_round(&mut self, fd: RawFd, _buf: &mut [u8], batch: u32, base: u64) {
+        struct Raw(RawFd);
+        impl std::os::fd::AsRawFd for Raw {
+            fn as_raw_fd(&self) -> RawFd {
+                self.0
+            }
+        }
+        for i in 0..batch {
+            let buf = self.pool.pop().unwrap_or_else(|| vec![0u8; 4096]);
+            let op = ring_core::owned::Read::new(&Raw(fd), buf)
+                .offset((base + u64::from(i)) * 4096 % READ_SPAN);
+            self.ring.push(op).expect("room");
+        }
+        self.ring.submit_and_wait(batch as usize).expect("submit");
+        let mut n = 0;
+        for mut c in self.ring.completions() {
+            assert_eq!(c.cqe().raw_result(), 4096);
+            let op: ring_core::owned::Read = c.take_op().expect("the read comes back");
+            self.pool.push(op.into_buf());
             n += 1;
         }
         assert_eq!(n, batch);

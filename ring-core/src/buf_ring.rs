@@ -399,6 +399,21 @@ impl BufRing {
         self.publish();
     }
 
+    /// Gives back a buffer whose guard was turned into parts.
+    pub(crate) fn give_back(&self, bid: u16) {
+        debug_assert!(!self.is_with_kernel(bid));
+        self.recycle(bid);
+    }
+
+    /// The bytes `start..start + len` of buffer `bid`, which the caller
+    /// holds (taken and not given back).
+    pub(crate) fn slice_at(&self, bid: u16, start: u32, len: u32) -> &[u8] {
+        assert!(bid < self.entries && u64::from(start) + u64::from(len) <= u64::from(self.buf_len));
+        // SAFETY: in bounds (asserted); the caller holds the buffer, so the
+        // kernel does not write these bytes until it is given back.
+        unsafe { core::slice::from_raw_parts(self.buf_ptr(bid).add(start as usize), len as usize) }
+    }
+
     /// The kernel's current head (`IORING_REGISTER_PBUF_STATUS`, 6.8): how
     /// many buffers it has consumed in total (mod 2^16).
     pub fn head(&self) -> Result<u16, Error> {
@@ -496,6 +511,14 @@ impl Buf<'_> {
 
     /// Returns the buffer now (same as dropping the guard).
     pub fn recycle(self) {}
+
+    /// (bid, start, len, returns) without giving the buffer back: the
+    /// caller takes over the guard's duty.
+    pub(crate) fn into_parts(self) -> (u16, u32, u32, bool) {
+        let parts = (self.bid, self.start, self.len, self.returns);
+        core::mem::forget(self);
+        parts
+    }
 }
 
 impl core::ops::Deref for Buf<'_> {

@@ -16,10 +16,12 @@
 //! | [`submit`] | when and how to enter: [`Submitter`] |
 //! | [`opcode`] | one builder per operation |
 //! | [`register`], [`probe`], [`buf_ring`] | registrations, the opcode probe, provided-buffer rings |
+//! | [`owned`] | the safe tier: operations that own their resources |
 //!
 //! The raw tier is `unsafe` where the kernel keeps pointers:
 //! [`SubmissionQueue::push`](squeue::SubmissionQueue::push) states exactly
-//! what must outlive an operation.
+//! what must outlive an operation. The [`owned`] tier is safe: operations own
+//! what the kernel touches and come back with their final completion.
 //!
 //! ```
 //! use ring_core::{opcode, IoUring};
@@ -44,6 +46,7 @@ mod error;
 mod index;
 mod mmap;
 pub mod opcode;
+pub mod owned;
 pub mod probe;
 pub mod register;
 pub mod setup;

@@ -1,0 +1,287 @@
+//! The safe tier against the real kernel: resources come back with the
+//! final completion, multishot and zero-copy operations keep them until the
+//! last one, and dropping a ring with operations in flight cancels, reaps
+//! and frees (or, past the timeout, leaks) — never frees early. Run under
+//! AddressSanitizer in CI.
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ring_core::buf_ring::BufRing;
+use ring_core::owned::{self, Accept, IoBuf, Read, Recv, RecvMulti, Ring, SendZc, Timeout, Write};
+use ring_core::Errno;
+
+fn wait_all(ring: &mut Ring, want: usize) -> Vec<owned::Completion> {
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while out.len() < want {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {want} completions",
+            out.len()
+        );
+        let _ = ring.submit_and_wait_timeout(1, Duration::from_millis(100));
+        out.extend(ring.completions());
+    }
+    out
+}
+
+fn pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = l.accept().unwrap();
+    (c, s)
+}
+
+/// A buffer that counts its drops, to see when the ring frees it.
+#[derive(Debug)]
+struct Counted {
+    bytes: Vec<u8>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+// SAFETY: the Vec's heap memory is stable and owned by `self`.
+unsafe impl IoBuf for Counted {
+    fn stable_ptr(&mut self) -> *mut u8 {
+        self.bytes.as_mut_ptr()
+    }
+    fn bytes_total(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+#[test]
+fn write_then_read_hands_buffers_back() {
+    let path = std::env::temp_dir().join(format!("owned-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    let t = ring
+        .push(Write::new(&file, b"owned data".to_vec()))
+        .unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.token(), t);
+    assert_eq!(c.result(), Ok(10));
+    let w: Write = c.take_op().unwrap();
+    assert_eq!(w.into_buf(), b"owned data");
+    ring.push(Read::new(&file, vec![0u8; 32])).unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    let n = c.result().unwrap() as usize;
+    let r: Read = c.take_op().unwrap();
+    assert_eq!(&r.into_buf()[..n], b"owned data");
+    assert_eq!(ring.in_flight(), 0);
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn multishot_recv_gives_owned_buffers_and_keeps_the_ring_alive() {
+    let mut ring = Ring::new(8).unwrap();
+    let bufs = Rc::new(BufRing::builder(3, 4, 64).build(ring.raw()).unwrap());
+    let (mut client, server) = pair();
+    let t = ring.push(RecvMulti::new(&server, bufs.clone())).unwrap();
+    drop(bufs); // the operation keeps the buffer ring alive
+    let mut got = Vec::new();
+    for word in [&b"alpha"[..], b"beta", b"gamma"] {
+        client.write_all(word).unwrap();
+        let mut c = wait_all(&mut ring, 1).pop().unwrap();
+        assert_eq!(c.token(), t);
+        assert!(c.more() && !c.is_final());
+        let b = c.take_buf().expect("a buffer");
+        got.push(b.to_vec());
+    }
+    assert_eq!(
+        got,
+        vec![b"alpha".to_vec(), b"beta".to_vec(), b"gamma".to_vec()]
+    );
+    drop(client);
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(0), "EOF");
+    assert!(c.is_final());
+    assert!(c.take_op::<RecvMulti>().is_some());
+}
+
+#[test]
+fn send_zc_keeps_the_buffer_until_the_notification() {
+    let mut ring = Ring::new(8).unwrap();
+    let (a, mut b) = pair();
+    let drops = Arc::new(AtomicUsize::new(0));
+    ring.push(SendZc::new(
+        &a,
+        Counted {
+            bytes: vec![9u8; 8192],
+            drops: drops.clone(),
+        },
+    ))
+    .unwrap();
+    let mut cs = wait_all(&mut ring, 2);
+    assert_eq!(cs[0].result(), Ok(8192));
+    assert!(
+        cs[0].more() && !cs[0].is_final(),
+        "the result keeps the buffer"
+    );
+    assert!(
+        cs[1].cqe().notif() && cs[1].is_final(),
+        "the notification releases it"
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    let op: SendZc<Counted> = cs[1].take_op().unwrap();
+    drop(op);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    let mut got = vec![0u8; 8192];
+    std::io::Read::read_exact(&mut b, &mut got).unwrap();
+    assert!(got.iter().all(|&x| x == 9));
+}
+
+#[test]
+fn multishot_accept_and_timeout_release_at_the_last_completion() {
+    let mut ring = Ring::new(8).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ta = ring.push(Accept::new(&l).multishot()).unwrap();
+    let tt = ring
+        .push(Timeout::new(Duration::from_millis(5)).multishot(3))
+        .unwrap();
+    let _c1 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let _c2 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let cs = wait_all(&mut ring, 5);
+    let accepts: Vec<_> = cs.iter().filter(|c| c.token() == ta).collect();
+    let ticks: Vec<_> = cs.iter().filter(|c| c.token() == tt).collect();
+    assert_eq!(accepts.len(), 2);
+    assert!(accepts.iter().all(|c| c.more() && !c.is_final()));
+    assert_eq!(ticks.len(), 3);
+    assert!(ticks[2].is_final() && !ticks[0].is_final());
+    for c in &accepts {
+        // SAFETY: the accepted fds are ours to close.
+        drop(unsafe {
+            <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(c.result().unwrap() as i32)
+        });
+    }
+    assert_eq!(ring.in_flight(), 1, "the accept is still armed");
+    ring.cancel(ta).unwrap();
+    let cs = wait_all(&mut ring, 2);
+    assert!(cs
+        .iter()
+        .any(|c| c.token() == ta && c.result() == Err(Errno::CANCELED) && c.is_final()));
+    assert_eq!(ring.in_flight(), 0);
+}
+
+#[test]
+fn link_timeout_cancels_and_both_come_back() {
+    let mut ring = Ring::new(8).unwrap();
+    let (r, _w) = rustix::pipe::pipe().unwrap();
+    let (tr, tl) = ring
+        .push_with_timeout(
+            Read::new(&r, vec![0u8; 8]).offset(u64::MAX),
+            Duration::from_millis(10),
+        )
+        .unwrap();
+    let cs = wait_all(&mut ring, 2);
+    let read = cs.iter().find(|c| c.token() == tr).unwrap();
+    let lt = cs.iter().find(|c| c.token() == tl).unwrap();
+    assert_eq!(read.result(), Err(Errno::CANCELED));
+    assert_eq!(lt.result(), Err(Errno::TIME));
+    assert!(read.is_final() && lt.is_final());
+}
+
+/// Drop a ring with reads, receives and timeouts in flight: everything is
+/// cancelled and reaped, then freed — each buffer exactly once, and only
+/// after the kernel is done (AddressSanitizer checks the "after").
+#[test]
+fn drop_with_operations_in_flight_frees_after_the_kernel_is_done() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (pr, _pw) = rustix::pipe::pipe().unwrap();
+    let (_client, server) = pair();
+    let counted = |n| Counted {
+        bytes: vec![0u8; n],
+        drops: drops.clone(),
+    };
+    let start = Instant::now();
+    {
+        let mut ring = Ring::new(16).unwrap();
+        let bufs = Rc::new(BufRing::builder(1, 4, 256).build(ring.raw()).unwrap());
+        for _ in 0..4 {
+            ring.push(Read::new(&pr, counted(4096)).offset(u64::MAX))
+                .unwrap();
+            ring.push(Recv::new(&server, counted(4096))).unwrap();
+        }
+        ring.push(RecvMulti::new(&server, bufs)).unwrap();
+        ring.push(Timeout::new(Duration::from_secs(3600))).unwrap();
+        ring.push(Timeout::new(Duration::from_secs(3600)).multishot(0))
+            .unwrap();
+        ring.submit().unwrap();
+        assert_eq!(ring.in_flight(), 11);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+    }
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        8,
+        "every buffer freed once, after its completion"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "cancellation was prompt: {:?}",
+        start.elapsed()
+    );
+}
+
+/// When the wait for cancelled operations runs out, they are leaked, not
+/// freed.
+#[test]
+fn drop_timeout_leaks_rather_than_frees() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (pr, _pw) = rustix::pipe::pipe().unwrap();
+    {
+        let mut ring = Ring::new(8).unwrap();
+        ring.set_drop_timeout(Duration::ZERO);
+        ring.push(
+            Read::new(
+                &pr,
+                Counted {
+                    bytes: vec![0u8; 64],
+                    drops: drops.clone(),
+                },
+            )
+            .offset(u64::MAX),
+        )
+        .unwrap();
+        ring.submit().unwrap();
+    }
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        0,
+        "leaked, never freed while the kernel might use it"
+    );
+}
+
+#[test]
+fn full_queue_hands_the_operation_back() {
+    // A disabled ring cannot submit, so its 2-entry SQ stays full.
+    let ring = ring_core::IoUring::builder().r_disabled().build(2).unwrap();
+    let mut ring = Ring::from_ring(ring);
+    let (pr, _pw) = rustix::pipe::pipe().unwrap();
+    ring.push(owned::Nop).unwrap();
+    ring.push(owned::Nop).unwrap();
+    match ring.push(Read::new(&pr, vec![1u8, 2, 3])) {
+        Err(owned::Full(op)) => {
+            assert_eq!(op.into_buf(), vec![1u8, 2, 3], "the very buffer came back")
+        }
+        Ok(_) => panic!("a full queue accepted an operation"),
+    }
+    ring.raw().enable().unwrap();
+    let cs = wait_all(&mut ring, 2);
+    assert!(cs.iter().all(|c| c.result() == Ok(0) && c.is_final()));
+}
