@@ -132,3 +132,122 @@ pub fn closed_by_server(r: &mut BufReader<TcpStream>) -> bool {
 pub fn post(n: &str) -> Vec<u8> {
     format!("POST /{n} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes()
 }
+
+/// The built binary, started with `args` (plus `--addr 127.0.0.1 --port 0`)
+/// under `sh -c 'ulimit -n <nofile>; exec ...'` when `nofile` is given.
+/// Returns the child and the port from its banner. Its stderr is piped.
+pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (std::process::Child, u16) {
+    use std::process::{Command, Stdio};
+    let exe = env!("CARGO_BIN_EXE_http-demo");
+    let mut all: Vec<String> = vec![
+        "--addr".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        "0".into(),
+    ];
+    all.extend(args.iter().map(|s| s.to_string()));
+    let mut cmd = match nofile {
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(exe)
+                .args(&all);
+            c
+        }
+        None => {
+            let mut c = Command::new(exe);
+            c.args(&all);
+            c
+        }
+    };
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start http-demo");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (child, port)
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit status.
+pub fn sigterm(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit within {within:?} of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// user+sys CPU seconds of a process.
+pub fn cpu_secs(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
+}
+
+/// Resident set size of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Open descriptors of a process.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Raises this process's soft descriptor limit to its hard limit.
+pub fn raise_nofile() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: lim.maximum,
+            maximum: lim.maximum,
+        },
+    );
+}
+
+/// Waits until `f` holds, polling, or panics with `what` after `within`.
+pub fn eventually(within: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
