@@ -126,9 +126,11 @@ impl RingBench for Owned {
     #[inline(never)]
     fn nop_rounds(&mut self, batch: u32, rounds: u64) {
         for _ in 0..rounds {
+            let mut pusher = self.ring.pusher();
             for _ in 0..batch {
-                self.ring.push(ring_core::owned::Nop).expect("room");
+                pusher.push(ring_core::owned::Nop).expect("room");
             }
+            drop(pusher);
             self.ring.submit_and_wait(batch as usize).expect("submit");
             let mut n = 0;
             for c in self.ring.completions() {

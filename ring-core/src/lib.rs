@@ -151,13 +151,13 @@ impl IoUring {
     }
 
     /// Submits published entries; see [`Submitter::submit`].
-    #[inline]
+    #[inline(always)]
     pub fn submit(&self) -> Result<usize, SubmitError> {
         self.submitter().submit()
     }
 
     /// Submits and waits; see [`Submitter::submit_and_wait`].
-    #[inline]
+    #[inline(always)]
     pub fn submit_and_wait(&self, want: usize) -> Result<usize, SubmitError> {
         self.submitter().submit_and_wait(want)
     }

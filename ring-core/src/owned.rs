@@ -172,7 +172,6 @@ impl std::fmt::Debug for OwnedBuf {
 /// One completion. On the final completion of an operation it carries the
 /// operation back ([`take_op`](Self::take_op)).
 pub struct Completion {
-    token: Token,
     cqe: cqueue::Entry,
     op: Option<Box<dyn Operation>>,
     buf: Option<OwnedBuf>,
@@ -181,7 +180,7 @@ pub struct Completion {
 impl Completion {
     /// The operation this completes.
     pub fn token(&self) -> Token {
-        self.token
+        Token(self.cqe.user_data())
     }
     /// The result.
     pub fn result(&self) -> Result<u32, Errno> {
@@ -218,18 +217,84 @@ impl Completion {
 impl std::fmt::Debug for Completion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Completion")
-            .field("token", &self.token)
+            .field("token", &self.token())
             .field("cqe", &self.cqe)
             .field("final", &self.op.is_some())
             .finish()
     }
 }
 
-/// An io_uring that owns its in-flight operations. See the module docs.
-pub struct Ring {
+/// The in-flight operations, indexed by token.
+struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
     in_flight: usize,
+}
+
+impl Table {
+    #[inline]
+    fn insert(&mut self, op: Box<dyn Operation>) -> Token {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot { gen: 0, op: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.op = Some(op);
+        self.in_flight += 1;
+        Token::new(index, slot.gen)
+    }
+
+    #[inline]
+    fn remove(&mut self, token: Token) -> Option<Box<dyn Operation>> {
+        let slot = self.slots.get_mut(token.index())?;
+        if slot.gen != token.gen() {
+            return None;
+        }
+        let op = slot.op.take()?;
+        slot.gen = slot.gen.wrapping_add(1);
+        self.free.push(token.index() as u32);
+        self.in_flight -= 1;
+        Some(op)
+    }
+
+    /// Turns one CQE into a [`Completion`].
+    #[inline]
+    fn complete(&mut self, cqe: cqueue::Entry) -> Completion {
+        let token = Token(cqe.user_data());
+        let buf = match cqe.buffer_id() {
+            None => None,
+            Some(bid) => self.take_buf(token, bid, &cqe),
+        };
+        let op = if cqe.more() { None } else { self.remove(token) };
+        Completion { cqe, op, buf }
+    }
+
+    #[cold]
+    fn take_buf(&mut self, token: Token, bid: u16, cqe: &cqueue::Entry) -> Option<OwnedBuf> {
+        let slot = self.slots.get(token.index())?;
+        let ring = slot.op.as_ref()?.buf_ring()?.clone();
+        let len = cqe.raw_result().max(0) as u32;
+        let more = cqe.flags().contains(cqueue::Flags::BUF_MORE);
+        // SAFETY: this CQE is from this ring, for an operation that selects
+        // from `ring`'s group (Operation's contract).
+        let guard = unsafe { ring.take(bid, len, more) }.ok()?;
+        let (bid, start, len, returns) = guard.into_parts();
+        Some(OwnedBuf {
+            ring,
+            bid,
+            start,
+            len,
+            returns,
+        })
+    }
+}
+
+/// An io_uring that owns its in-flight operations. See the module docs.
+pub struct Ring {
+    table: Table,
     drop_timeout: Duration,
     // Declared last: dropped after `Drop` has reaped (or leaked) every
     // operation.
@@ -246,9 +311,11 @@ impl Ring {
     /// ring must have nothing in flight.
     pub fn from_ring(ring: IoUring) -> Self {
         Ring {
-            slots: Vec::new(),
-            free: Vec::new(),
-            in_flight: 0,
+            table: Table {
+                slots: Vec::new(),
+                free: Vec::new(),
+                in_flight: 0,
+            },
             drop_timeout: Duration::from_secs(1),
             ring,
         }
@@ -267,59 +334,38 @@ impl Ring {
 
     /// Operations pushed and not yet finally completed.
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.table.in_flight
     }
 
-    fn insert(&mut self, op: Box<dyn Operation>) -> Token {
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push(Slot { gen: 0, op: None });
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let slot = &mut self.slots[index as usize];
-        slot.op = Some(op);
-        self.in_flight += 1;
-        Token::new(index, slot.gen)
-    }
-
-    fn remove(&mut self, token: Token) -> Option<Box<dyn Operation>> {
-        let slot = self.slots.get_mut(token.index())?;
-        if slot.gen != token.gen() {
-            return None;
-        }
-        let op = slot.op.take()?;
-        slot.gen = slot.gen.wrapping_add(1);
-        self.free.push(token.index() as u32);
-        self.in_flight -= 1;
-        Some(op)
+    fn sq_room(&mut self) -> usize {
+        let sq = self.ring.submission();
+        sq.capacity() - sq.len()
     }
 
     /// Pushes an operation; it is submitted with the next submit. If the
     /// queue is full the operation comes back in [`Full`].
     #[inline]
-    pub fn push<T: Operation>(&mut self, op: T) -> Result<Token, Full<T>> {
-        if self.ring.submission().is_full() {
+    pub fn push<T: Operation>(&mut self, mut op: T) -> Result<Token, Full<T>> {
+        let mut sq = self.ring.submission();
+        if sq.is_full() {
+            drop(sq);
             // Learn the kernel's progress before giving up.
             let _ = self.ring.submit();
-            if self.ring.submission().is_full() {
+            sq = self.ring.submission();
+            if sq.is_full() {
                 return Err(Full(op));
             }
         }
-        let token = self.insert(Box::new(op));
-        let slot = &mut self.slots[token.index()];
-        let entry = slot
-            .op
-            .as_mut()
-            .map(|op| op.entry())
-            .expect("just inserted")
-            .user_data(token.0);
+        // Built before boxing, with static dispatch: by `Operation`'s
+        // contract the pointers target heap memory that does not move with
+        // `op`.
+        let entry = op.entry();
+        let token = self.table.insert(Box::new(op));
         // SAFETY: by `Operation`'s contract the entry points only into heap
-        // memory the operation owns; the operation now lives in `slots`
+        // memory the operation owns; the operation now lives in the table
         // until its final completion is reaped (or it is leaked by Drop).
-        // There is room (checked above).
-        let pushed = unsafe { self.ring.submission().push(&entry) };
+        // There is room (checked above on this same view).
+        let pushed = unsafe { sq.push(&entry.user_data(token.0)) };
         debug_assert!(pushed.is_ok());
         Ok(token)
     }
@@ -329,7 +375,7 @@ impl Ring {
     /// their own completions.
     pub fn push_with_timeout<T: Operation>(
         &mut self,
-        first: T,
+        mut first: T,
         timeout: Duration,
     ) -> Result<(Token, Token), Full<T>> {
         if self.sq_room() < 2 {
@@ -338,18 +384,10 @@ impl Ring {
                 return Err(Full(first));
             }
         }
-        let t1 = self.insert(Box::new(first));
-        let e1 = self.slots[t1.index()]
-            .op
-            .as_mut()
-            .map(|op| op.entry())
-            .expect("inserted");
-        let t2 = self.insert(Box::new(LinkTimeout::new(timeout)));
-        let e2 = self.slots[t2.index()]
-            .op
-            .as_mut()
-            .map(|op| op.entry())
-            .expect("inserted");
+        let mut lt = LinkTimeout::new(timeout);
+        let (e1, e2) = (first.entry(), lt.entry());
+        let t1 = self.table.insert(Box::new(first));
+        let t2 = self.table.insert(Box::new(lt));
         let entries = [e1.user_data(t1.0).flags(Flags::IO_LINK), e2.user_data(t2.0)];
         // SAFETY: as in `push`; the link timeout's timespec is boxed inside
         // its operation, which lives until the link timeout's completion.
@@ -358,19 +396,14 @@ impl Ring {
         Ok((t1, t2))
     }
 
-    fn sq_room(&mut self) -> usize {
-        let sq = self.ring.submission();
-        sq.capacity() - sq.len()
-    }
-
     /// Submits pushed operations.
-    #[inline]
+    #[inline(always)]
     pub fn submit(&mut self) -> Result<usize, SubmitError> {
         self.ring.submit()
     }
 
     /// Submits and waits for `want` completions.
-    #[inline]
+    #[inline(always)]
     pub fn submit_and_wait(&mut self, want: usize) -> Result<usize, SubmitError> {
         self.ring.submit_and_wait(want)
     }
@@ -389,47 +422,65 @@ impl Ring {
         self.push(AsyncCancel(CancelBy::UserData(token.0)))
     }
 
-    /// The ready completions.
+    /// A batch view for pushing many operations cheaply: it holds the
+    /// submission queue for its lifetime and publishes the tail on drop.
+    /// Unlike [`push`](Self::push) it does not submit when the queue is
+    /// full; it hands the operation back.
     #[inline]
-    pub fn completions(&mut self) -> Completions<'_> {
-        Completions { ring: self }
+    pub fn pusher(&mut self) -> Pusher<'_> {
+        Pusher {
+            sq: self.ring.submission(),
+            table: &mut self.table,
+        }
     }
 
-    /// Turns one CQE into a [`Completion`].
+    /// The ready completions. Their slots go back to the kernel when the
+    /// iterator is dropped.
     #[inline]
-    fn complete(&mut self, cqe: cqueue::Entry) -> Completion {
-        let token = Token(cqe.user_data());
-        let buf = cqe.buffer_id().and_then(|bid| {
-            let slot = self.slots.get(token.index())?;
-            let ring = slot.op.as_ref()?.buf_ring()?.clone();
-            let len = cqe.raw_result().max(0) as u32;
-            // SAFETY: this CQE is from this ring, for an operation that
-            // selects from `ring`'s group (Operation's contract).
-            let guard =
-                unsafe { ring.take(bid, len, cqe.flags().contains(cqueue::Flags::BUF_MORE)) }
-                    .ok()?;
-            let (bid, start, len, returns) = guard.into_parts();
-            Some(OwnedBuf {
-                ring,
-                bid,
-                start,
-                len,
-                returns,
-            })
-        });
-        let op = if cqe.more() { None } else { self.remove(token) };
-        Completion {
-            token,
-            cqe,
-            op,
-            buf,
+    pub fn completions(&mut self) -> Completions<'_> {
+        Completions {
+            cq: self.ring.completion(),
+            table: &mut self.table,
         }
+    }
+}
+
+/// A batch of pushes into a [`Ring`] (see [`Ring::pusher`]).
+pub struct Pusher<'a> {
+    sq: crate::squeue::SubmissionQueue<'a>,
+    table: &'a mut Table,
+}
+
+impl Pusher<'_> {
+    /// Pushes an operation, or hands it back if the queue is full.
+    #[inline]
+    pub fn push<T: Operation>(&mut self, mut op: T) -> Result<Token, Full<T>> {
+        if self.sq.is_full() {
+            return Err(Full(op));
+        }
+        let entry = op.entry();
+        let token = self.table.insert(Box::new(op));
+        // SAFETY: as in `Ring::push`: the entry points only into heap
+        // memory the operation owns, which the table keeps until the final
+        // completion; there is room (checked above).
+        let pushed = unsafe { self.sq.push(&entry.user_data(token.0)) };
+        debug_assert!(pushed.is_ok());
+        Ok(token)
+    }
+}
+
+impl std::fmt::Debug for Pusher<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pusher")
+            .field("sq", &self.sq)
+            .finish_non_exhaustive()
     }
 }
 
 /// Iterator over ready completions of a [`Ring`].
 pub struct Completions<'a> {
-    ring: &'a mut Ring,
+    cq: crate::cqueue::CompletionQueue<'a>,
+    table: &'a mut Table,
 }
 
 impl Iterator for Completions<'_> {
@@ -437,14 +488,14 @@ impl Iterator for Completions<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Completion> {
-        let cqe = self.ring.ring.completion().next()?;
-        Some(self.ring.complete(cqe))
+        let cqe = self.cq.next()?;
+        Some(self.table.complete(cqe))
     }
 }
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        if self.in_flight == 0 {
+        if self.table.in_flight == 0 {
             return;
         }
         // Cancel everything, then reap until every operation is back.
@@ -454,7 +505,7 @@ impl Drop for Ring {
             .user_data(u64::MAX);
         let deadline = Instant::now() + self.drop_timeout;
         let mut cancel_pushed = false;
-        while self.in_flight > 0 {
+        while self.table.in_flight > 0 {
             if !cancel_pushed {
                 // SAFETY: a cancel points to no memory.
                 cancel_pushed = unsafe { self.ring.submission().push(&cancel) }.is_ok();
@@ -471,17 +522,17 @@ impl Drop for Ring {
                 let next = self.ring.completion().next();
                 let Some(cqe) = next else { break };
                 if cqe.user_data() != u64::MAX {
-                    drop(self.complete(cqe));
+                    drop(self.table.complete(cqe));
                 }
             }
-            if cancel_pushed && self.in_flight > 0 {
+            if cancel_pushed && self.table.in_flight > 0 {
                 // Multishot operations re-armed meanwhile: cancel again.
                 cancel_pushed = false;
             }
         }
-        if self.in_flight > 0 {
+        if self.table.in_flight > 0 {
             // The kernel may still use these: leak rather than free.
-            for slot in &mut self.slots {
+            for slot in &mut self.table.slots {
                 if let Some(op) = slot.op.take() {
                     std::mem::forget(op);
                 }
@@ -493,7 +544,7 @@ impl Drop for Ring {
 impl std::fmt::Debug for Ring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ring")
-            .field("in_flight", &self.in_flight)
+            .field("in_flight", &self.table.in_flight)
             .finish_non_exhaustive()
     }
 }

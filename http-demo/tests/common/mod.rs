@@ -133,10 +133,36 @@ pub fn post(n: &str) -> Vec<u8> {
     format!("POST /{n} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes()
 }
 
+/// A child process killed (and reaped) on drop, so a failing test leaves no
+/// server behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The built binary, started with `args` (plus `--addr 127.0.0.1 --port 0`)
 /// under `sh -c 'ulimit -n <nofile>; exec ...'` when `nofile` is given.
 /// Returns the child and the port from its banner. Its stderr is piped.
-pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (std::process::Child, u16) {
+pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (KillOnDrop, u16) {
     use std::process::{Command, Stdio};
     let exe = env!("CARGO_BIN_EXE_http-demo");
     let mut all: Vec<String> = vec![
@@ -161,11 +187,12 @@ pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (std::process::Child,
             c
         }
     };
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start http-demo");
+        let mut child = KillOnDrop(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start http-demo"),
+    );
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
