@@ -187,7 +187,7 @@ pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (KillOnDrop, u16) {
             c
         }
     };
-        let mut child = KillOnDrop(
+    let mut child = KillOnDrop(
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
