@@ -36,3 +36,8 @@ fn ring_ops_corpus() {
 fn buf_ring_corpus() {
     replay("buf_ring", ring_props::buf_ring);
 }
+
+#[test]
+fn owned_drop_corpus() {
+    replay("owned_drop", ring_props::owned_drop);
+}
