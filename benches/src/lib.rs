@@ -9,4 +9,5 @@
 //! - `cargo run --release -p benches --bin nop -- <impl> <batch> <rounds>`:
 //!   a fixed amount of NOP work, for callgrind.
 
+pub mod procfs;
 pub mod rings;

@@ -449,14 +449,7 @@ impl<'a> Worker<'a> {
                     return Err(ServerError::Enter(e));
                 }
             }
-            self.cqes.clear();
-            self.cqes.extend(self.ring.completion());
-            let now = self.now();
-            for i in 0..self.cqes.len() {
-                let cqe = self.cqes[i];
-                self.handle(cqe, now);
-            }
-            self.flush_dirty(now);
+            self.process_completions();
             if self.shutting_down && self.live == 0 && !self.accept_armed {
                 if self.tick_armed || self.wake_armed {
                     self.push(
@@ -476,6 +469,19 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Handles every ready completion, then moves the connections they
+    /// touched forward: the second half of each loop turn.
+    fn process_completions(&mut self) {
+        self.cqes.clear();
+        self.cqes.extend(self.ring.completion());
+        let now = self.now();
+        for i in 0..self.cqes.len() {
+            let cqe = self.cqes[i];
+            self.handle(cqe, now);
+        }
+        self.flush_dirty(now);
+    }
+
     /// Waits (bounded) for the worker's own operations to complete.
     fn finish_in_flight(&mut self) {
         let deadline = self.now() + 2000;
@@ -487,14 +493,7 @@ impl<'a> Worker<'a> {
                 .ring
                 .submitter()
                 .submit_and_wait_timeout(1, std::time::Duration::from_millis(100));
-            self.cqes.clear();
-            self.cqes.extend(self.ring.completion());
-            let now = self.now();
-            for i in 0..self.cqes.len() {
-                let cqe = self.cqes[i];
-                self.handle(cqe, now);
-            }
-            self.flush_dirty(now);
+            self.process_completions();
         }
         if self.tick_armed || self.wake_armed || self.accept_armed || self.live > 0 {
             // The kernel may still use memory we own: leak it rather than

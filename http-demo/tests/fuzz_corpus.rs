@@ -4,29 +4,10 @@
 
 #[path = "../../fuzz/src/http_props.rs"]
 mod http_props;
+#[path = "../../fuzz/src/replay.rs"]
+mod replay;
 
-use std::path::Path;
-
-fn replay(target: &str, check: fn(&[u8])) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let mut count = 0;
-    for dir in [
-        root.join("corpus").join(target),
-        root.join("regressions").join(target),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            let data = std::fs::read(&path).unwrap();
-            eprintln!("replaying {}", path.display());
-            check(&data);
-            count += 1;
-        }
-    }
-    assert!(count > 0, "no corpus for {target}");
-}
+use replay::replay;
 
 #[test]
 fn parse_request_corpus() {

@@ -605,33 +605,46 @@ unsafe impl Operation for Nop {
     }
 }
 
-/// Reads into an owned buffer; [`into_buf`](Self::into_buf) gives it back.
-#[derive(Debug)]
-pub struct Read<B: IoBuf = Vec<u8>> {
-    target: Target,
-    buf: B,
-    offset: u64,
+/// Declares an operation that owns one buffer: the struct, `new`, and
+/// `into_buf` (and `offset` for file operations). Each operation's `entry`
+/// is written out below it.
+macro_rules! buf_op {
+    ($(#[$doc:meta])* $name:ident, $new_doc:literal $(, $offset:ident)?) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name<B: IoBuf = Vec<u8>> {
+            target: Target,
+            buf: B,
+            $($offset: u64,)?
+        }
+
+        impl<B: IoBuf> $name<B> {
+            #[doc = $new_doc]
+            pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
+                $name { target: Target::Fd(fd.as_raw_fd()), buf, $($offset: 0,)? }
+            }
+            /// The buffer back.
+            pub fn into_buf(self) -> B {
+                self.buf
+            }
+            $(
+                /// The file offset (default 0; `u64::MAX`: the current
+                /// position).
+                pub fn $offset(mut self, offset: u64) -> Self {
+                    self.$offset = offset;
+                    self
+                }
+            )?
+        }
+    };
 }
 
-impl<B: IoBuf> Read<B> {
-    /// Reads up to `buf.len()` bytes from `fd` at offset 0.
-    pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
-        Read {
-            target: Target::Fd(fd.as_raw_fd()),
-            buf,
-            offset: 0,
-        }
-    }
-    /// The file offset (`u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> B {
-        self.buf
-    }
-}
+buf_op!(
+    /// Reads into an owned buffer; [`into_buf`](Self::into_buf) gives it back.
+    Read,
+    "Reads up to `buf.len()` bytes from `fd`.",
+    offset
+);
 
 // SAFETY: the entry points into `buf`, a stable owned buffer (IoBuf).
 unsafe impl<B: IoBuf> Operation for Read<B> {
@@ -643,33 +656,12 @@ unsafe impl<B: IoBuf> Operation for Read<B> {
     }
 }
 
-/// Writes an owned buffer.
-#[derive(Debug)]
-pub struct Write<B: IoBuf = Vec<u8>> {
-    target: Target,
-    buf: B,
-    offset: u64,
-}
-
-impl<B: IoBuf> Write<B> {
-    /// Writes all of `buf` to `fd` at offset 0.
-    pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
-        Write {
-            target: Target::Fd(fd.as_raw_fd()),
-            buf,
-            offset: 0,
-        }
-    }
-    /// The file offset (`u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> B {
-        self.buf
-    }
-}
+buf_op!(
+    /// Writes an owned buffer.
+    Write,
+    "Writes all of `buf` to `fd`.",
+    offset
+);
 
 // SAFETY: the entry points into `buf`, a stable owned buffer.
 unsafe impl<B: IoBuf> Operation for Write<B> {
@@ -681,26 +673,11 @@ unsafe impl<B: IoBuf> Operation for Write<B> {
     }
 }
 
-/// Receives into an owned buffer.
-#[derive(Debug)]
-pub struct Recv<B: IoBuf = Vec<u8>> {
-    target: Target,
-    buf: B,
-}
-
-impl<B: IoBuf> Recv<B> {
-    /// Receives up to `buf.len()` bytes from socket `fd`.
-    pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
-        Recv {
-            target: Target::Fd(fd.as_raw_fd()),
-            buf,
-        }
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> B {
-        self.buf
-    }
-}
+buf_op!(
+    /// Receives into an owned buffer.
+    Recv,
+    "Receives up to `buf.len()` bytes from socket `fd`."
+);
 
 // SAFETY: the entry points into `buf`, a stable owned buffer.
 unsafe impl<B: IoBuf> Operation for Recv<B> {
@@ -742,26 +719,11 @@ unsafe impl Operation for RecvMulti {
     }
 }
 
-/// Sends an owned buffer.
-#[derive(Debug)]
-pub struct Send<B: IoBuf = Vec<u8>> {
-    target: Target,
-    buf: B,
-}
-
-impl<B: IoBuf> Send<B> {
-    /// Sends all of `buf` on socket `fd` (with `MSG_NOSIGNAL`).
-    pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
-        Send {
-            target: Target::Fd(fd.as_raw_fd()),
-            buf,
-        }
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> B {
-        self.buf
-    }
-}
+buf_op!(
+    /// Sends an owned buffer (with `MSG_NOSIGNAL`).
+    Send,
+    "Sends all of `buf` on socket `fd`."
+);
 
 // SAFETY: the entry points into `buf`, a stable owned buffer.
 unsafe impl<B: IoBuf> Operation for Send<B> {
@@ -773,27 +735,12 @@ unsafe impl<B: IoBuf> Operation for Send<B> {
     }
 }
 
-/// A zero-copy send: two completions, the result (with `MORE`) and the
-/// notification; the buffer comes back with the notification.
-#[derive(Debug)]
-pub struct SendZc<B: IoBuf = Vec<u8>> {
-    target: Target,
-    buf: B,
-}
-
-impl<B: IoBuf> SendZc<B> {
-    /// Sends all of `buf` on socket `fd` without copying.
-    pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
-        SendZc {
-            target: Target::Fd(fd.as_raw_fd()),
-            buf,
-        }
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> B {
-        self.buf
-    }
-}
+buf_op!(
+    /// A zero-copy send: two completions, the result (with `MORE`) and the
+    /// notification; the buffer comes back with the notification.
+    SendZc,
+    "Sends all of `buf` on socket `fd` without copying."
+);
 
 // SAFETY: the entry points into `buf`, a stable owned buffer, kept until
 // the NOTIF completion (the one without MORE).

@@ -35,13 +35,6 @@ fn push(ring: &mut IoUring, e: &ring_core::squeue::Entry) {
     unsafe { sq.push(e).unwrap() };
 }
 
-fn connected_pair() -> (TcpStream, TcpStream) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (s, _) = l.accept().unwrap();
-    (c, s)
-}
-
 #[test]
 fn socket_bind_listen_connect_accept_through_the_ring() {
     let mut ring = IoUring::new(16).unwrap();
@@ -213,7 +206,7 @@ fn accept_into_direct_descriptors_and_fixed_file_io() {
     );
     assert_eq!(c[0].result(), Ok(0));
     // Dense registration and update.
-    let (a, b) = connected_pair();
+    let (a, b) = common::connected_pair();
     ring.submitter().unregister_files().unwrap();
     ring.submitter()
         .register_files(&[-1, a.as_raw_fd()])
@@ -238,7 +231,7 @@ fn accept_into_direct_descriptors_and_fixed_file_io() {
 #[test]
 fn sendmsg_recvmsg() {
     let mut ring = IoUring::new(8).unwrap();
-    let (a, b) = connected_pair();
+    let (a, b) = common::connected_pair();
     let (p1, p2) = (b"hello ".to_vec(), b"world".to_vec());
     let out_iov = [
         iovec {
@@ -280,7 +273,7 @@ fn zeroed_msghdr() -> MsgHdr {
 fn multishot_recv_fills_buffer_ring_with_ids_and_lengths() {
     let mut ring = IoUring::new(16).unwrap();
     let bufs = BufRing::builder(1, 8, 64).build(&ring).unwrap();
-    let (mut client, server) = connected_pair();
+    let (mut client, server) = common::connected_pair();
     push(
         &mut ring,
         &opcode::Recv::with_buf_group(&server, 1)
@@ -322,7 +315,7 @@ fn bid_ok(bid: u16) -> bool {
 fn buffer_ring_exhaustion_gives_enobufs_and_rearm_works() {
     let mut ring = IoUring::new(16).unwrap();
     let bufs = BufRing::builder(2, 2, 16).build(&ring).unwrap();
-    let (mut client, server) = connected_pair();
+    let (mut client, server) = common::connected_pair();
     let arm = opcode::Recv::with_buf_group(&server, 2)
         .multishot()
         .build()
@@ -379,7 +372,7 @@ fn buffer_ring_exhaustion_gives_enobufs_and_rearm_works() {
 fn double_take_is_refused() {
     let mut ring = IoUring::new(8).unwrap();
     let bufs = BufRing::builder(3, 4, 32).build(&ring).unwrap();
-    let (mut client, server) = connected_pair();
+    let (mut client, server) = common::connected_pair();
     client.write_all(b"once").unwrap();
     let c = common::run(
         &mut ring,
@@ -407,7 +400,7 @@ fn kernel_mapped_and_incremental_buffer_rings() {
         .kernel_mapped()
         .build(&ring)
         .unwrap();
-    let (mut client, server) = connected_pair();
+    let (mut client, server) = common::connected_pair();
     client.write_all(b"mapped").unwrap();
     let c = common::run(
         &mut ring,
@@ -461,7 +454,7 @@ fn bundle_recv_spans_buffers() {
         return;
     }
     let bufs = BufRing::builder(6, 8, 8).build(&ring).unwrap();
-    let (mut client, server) = connected_pair();
+    let (mut client, server) = common::connected_pair();
     let data: Vec<u8> = (0..20).collect();
     client.write_all(&data).unwrap();
     std::thread::sleep(Duration::from_millis(20));
@@ -529,7 +522,7 @@ fn send_zc_posts_result_then_notification() {
         eprintln!("skipped: no SEND_ZC");
         return;
     }
-    let (a, mut b) = connected_pair();
+    let (a, mut b) = common::connected_pair();
     let data = vec![7u8; 4096];
     let c = common::run(
         &mut ring,
@@ -739,7 +732,7 @@ fn msg_ring_passes_data_and_fds_between_threads() {
         done_tx.send(()).unwrap();
     });
     let b_fd: OwnedFd = rx.recv().unwrap();
-    let (sock, mut peer) = connected_pair();
+    let (sock, mut peer) = common::connected_pair();
     a.submitter().register_files(&[sock.as_raw_fd()]).unwrap();
     let data = opcode::MsgRing::data(&b_fd, 42, 0xdada)
         .build()

@@ -16,11 +16,6 @@ use rustix::io_uring::iovec;
 
 const AT_FDCWD: i32 = -100;
 
-fn pipe() -> (std::fs::File, std::fs::File) {
-    let (r, w) = rustix::pipe::pipe().unwrap();
-    (std::fs::File::from(r), std::fs::File::from(w))
-}
-
 #[test]
 fn write_then_read_a_file() {
     let mut ring = IoUring::new(8).unwrap();
@@ -220,7 +215,7 @@ fn timeout_remove_cancels() {
 #[test]
 fn link_timeout_fires_and_cancels_the_read() {
     let mut ring = IoUring::new(8).unwrap();
-    let (r, _w) = pipe();
+    let (r, _w) = common::pipe();
     let mut buf = [0u8; 8];
     let read = opcode::Read::new(&r, buf.as_mut_ptr(), 8)
         .offset(u64::MAX)
@@ -324,8 +319,8 @@ fn async_and_cqe_skip_success() {
 #[test]
 fn cancel_by_user_data_fd_any_and_all() {
     let mut ring = IoUring::new(16).unwrap();
-    let (r1, _w1) = pipe();
-    let (r2, _w2) = pipe();
+    let (r1, _w1) = common::pipe();
+    let (r2, _w2) = common::pipe();
     let mut bufs = [[0u8; 4]; 4];
     let [b0, b1, b2, b3] = &mut bufs;
     let reads = [
@@ -408,7 +403,7 @@ fn cancel_by_user_data_fd_any_and_all() {
 #[test]
 fn poll_single_multishot_and_remove() {
     let mut ring = IoUring::new(8).unwrap();
-    let (mut r, mut w) = pipe();
+    let (mut r, mut w) = common::pipe();
     const POLLIN: u32 = 0x1;
     // Single shot: completes once data is there.
     let p = opcode::PollAdd::new(&r, POLLIN).build().user_data(1);
@@ -459,7 +454,7 @@ fn poll_single_multishot_and_remove() {
 #[test]
 fn fixed_file_and_buffer_select() {
     let mut ring = IoUring::new(8).unwrap();
-    let (r, mut w) = pipe();
+    let (r, mut w) = common::pipe();
     ring.submitter().register_files(&[r.as_raw_fd()]).unwrap();
     // Classic provided buffers: 2 buffers of 8 bytes in group 3.
     let mut pool = vec![0u8; 16];

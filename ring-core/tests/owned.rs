@@ -4,6 +4,8 @@
 //! and frees (or, past the timeout, leaks) — never frees early. Run under
 //! AddressSanitizer in CI.
 
+mod common;
+
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
@@ -28,13 +30,6 @@ fn wait_all(ring: &mut Ring, want: usize) -> Vec<owned::Completion> {
         out.extend(ring.completions());
     }
     out
-}
-
-fn pair() -> (TcpStream, TcpStream) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (s, _) = l.accept().unwrap();
-    (c, s)
 }
 
 /// A buffer that counts its drops, to see when the ring frees it.
@@ -92,7 +87,7 @@ fn write_then_read_hands_buffers_back() {
 fn multishot_recv_gives_owned_buffers_and_keeps_the_ring_alive() {
     let mut ring = Ring::new(8).unwrap();
     let bufs = Rc::new(BufRing::builder(3, 4, 64).build(ring.raw()).unwrap());
-    let (mut client, server) = pair();
+    let (mut client, server) = common::connected_pair();
     let t = ring.push(RecvMulti::new(&server, bufs.clone())).unwrap();
     drop(bufs); // the operation keeps the buffer ring alive
     let mut got = Vec::new();
@@ -118,7 +113,7 @@ fn multishot_recv_gives_owned_buffers_and_keeps_the_ring_alive() {
 #[test]
 fn send_zc_keeps_the_buffer_until_the_notification() {
     let mut ring = Ring::new(8).unwrap();
-    let (a, mut b) = pair();
+    let (a, mut b) = common::connected_pair();
     let drops = Arc::new(AtomicUsize::new(0));
     ring.push(SendZc::new(
         &a,
@@ -204,7 +199,7 @@ fn link_timeout_cancels_and_both_come_back() {
 fn drop_with_operations_in_flight_frees_after_the_kernel_is_done() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (pr, _pw) = rustix::pipe::pipe().unwrap();
-    let (_client, server) = pair();
+    let (_client, server) = common::connected_pair();
     let counted = |n| Counted {
         bytes: vec![0u8; n],
         drops: drops.clone(),

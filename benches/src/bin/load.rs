@@ -247,30 +247,12 @@ fn tree(pid: u32) -> Vec<u32> {
 
 /// user+sys CPU seconds of a process tree.
 fn cpu_secs(pid: u32) -> f64 {
-    let tick = 100.0; // USER_HZ on Linux
-    tree(pid)
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .map(|s| {
-            let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
-            let f: Vec<&str> = after.split_whitespace().collect();
-            let ut: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            let st: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            (ut + st) / tick
-        })
-        .sum()
+    tree(pid).into_iter().map(benches::procfs::cpu_secs).sum()
 }
 
+/// Resident memory of a process tree, in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    tree(pid)
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .sum()
+    tree(pid).into_iter().map(benches::procfs::rss_kib).sum()
 }
 
 #[derive(Clone, Copy, Default, Debug)]

@@ -9,17 +9,6 @@ use std::process::{Command, Stdio};
 #[path = "../soak.rs"]
 mod soak;
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn main() {
     let args: Vec<u64> = std::env::args()
         .skip(1)
@@ -55,9 +44,9 @@ fn main() {
     let warm_n = total / 10;
     let start = std::time::Instant::now();
     let warm = soak::soak(port, conns, 0, warm_n);
-    let rss_warm = rss_kib(child.id());
+    let rss_warm = benches::procfs::rss_kib(child.id());
     let run = soak::soak(port, conns, warm_n, total - warm_n);
-    let rss_after = rss_kib(child.id());
+    let rss_after = benches::procfs::rss_kib(child.id());
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -226,26 +226,10 @@ pub fn sigterm(child: &mut std::process::Child, within: Duration) -> std::proces
     }
 }
 
-/// user+sys CPU seconds of a process.
-pub fn cpu_secs(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
-
-/// Resident set size of a process, in KiB.
-pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+#[path = "../../../benches/src/procfs.rs"]
+mod procfs;
+#[allow(unused_imports)] // not every test file uses them
+pub use procfs::{cpu_secs, rss_kib};
 
 /// Open descriptors of a process.
 pub fn open_fds(pid: u32) -> usize {

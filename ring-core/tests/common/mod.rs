@@ -55,3 +55,17 @@ pub fn by_user_data(cqes: &[cqueue::Entry]) -> HashMap<u64, cqueue::Entry> {
 pub fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("ring-core-test-{}-{name}", std::process::id()))
 }
+
+/// A pipe as two files (read end, write end).
+pub fn pipe() -> (std::fs::File, std::fs::File) {
+    let (r, w) = rustix::pipe::pipe().unwrap();
+    (std::fs::File::from(r), std::fs::File::from(w))
+}
+
+/// A connected TCP pair on loopback (client, server side).
+pub fn connected_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = l.accept().unwrap();
+    (c, s)
+}
