@@ -1,4 +1,5 @@
-//! Process statistics from /proc: CPU time and resident memory. Used by the
+//! Process statistics from /proc (CPU time, resident memory) and the
+//! descriptor limit. Used by the
 //! load and soak benchmarks, and (included by path) by http-demo's
 //! reliability tests.
 
@@ -21,4 +22,18 @@ pub fn rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Raises this process's soft descriptor limit to its hard limit (children
+/// inherit it).
+pub fn raise_nofile() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: lim.maximum,
+            maximum: lim.maximum,
+        },
+    );
 }

@@ -561,14 +561,7 @@ fn send_zc_posts_result_then_notification() {
 #[test]
 fn registered_buffers_with_fixed_read_and_write() {
     let mut ring = IoUring::new(8).unwrap();
-    let path = common::temp_path("fixed");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
+    let (path, file) = common::temp_file("fixed");
     let mut a = vec![0u8; 4096];
     let mut b = vec![0u8; 4096];
     a[..5].copy_from_slice(b"fixed");

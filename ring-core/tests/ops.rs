@@ -19,14 +19,7 @@ const AT_FDCWD: i32 = -100;
 #[test]
 fn write_then_read_a_file() {
     let mut ring = IoUring::new(8).unwrap();
-    let path = common::temp_path("rw");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
+    let (path, file) = common::temp_file("rw");
     let data = b"hello, ring";
     let w = opcode::Write::new(&file, data.as_ptr(), data.len() as u32)
         .offset(3)
@@ -51,14 +44,7 @@ fn write_then_read_a_file() {
 #[test]
 fn vectored_write_and_read() {
     let mut ring = IoUring::new(8).unwrap();
-    let path = common::temp_path("vec");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
+    let (path, file) = common::temp_file("vec");
     let (a, b) = (b"abc".to_vec(), b"defgh".to_vec());
     let iov = [
         iovec {

@@ -57,14 +57,7 @@ unsafe impl IoBuf for Counted {
 
 #[test]
 fn write_then_read_hands_buffers_back() {
-    let path = std::env::temp_dir().join(format!("owned-{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
+    let (path, file) = common::temp_file("owned");
     let mut ring = Ring::new(8).unwrap();
     let t = ring
         .push(Write::new(&file, b"owned data".to_vec()))

@@ -335,7 +335,7 @@ fn main() {
         eprintln!("load: wrk is required: apt-get install wrk");
         std::process::exit(2);
     }
-    raise_nofile();
+    benches::procfs::raise_nofile();
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
@@ -591,18 +591,6 @@ fn idle_conn(port: u16) -> Option<TcpStream> {
         got += n;
     }
     Some(s)
-}
-
-fn raise_nofile() {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let lim = getrlimit(Resource::Nofile);
-    let _ = setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: lim.maximum,
-            maximum: lim.maximum,
-        },
-    );
 }
 
 fn write_docs(

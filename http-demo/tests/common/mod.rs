@@ -229,26 +229,13 @@ pub fn sigterm(child: &mut std::process::Child, within: Duration) -> std::proces
 #[path = "../../../benches/src/procfs.rs"]
 mod procfs;
 #[allow(unused_imports)] // not every test file uses them
-pub use procfs::{cpu_secs, rss_kib};
+pub use procfs::{cpu_secs, raise_nofile, rss_kib};
 
 /// Open descriptors of a process.
 pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
         .unwrap_or(0)
-}
-
-/// Raises this process's soft descriptor limit to its hard limit.
-pub fn raise_nofile() {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let lim = getrlimit(Resource::Nofile);
-    let _ = setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: lim.maximum,
-            maximum: lim.maximum,
-        },
-    );
 }
 
 /// Waits until `f` holds, polling, or panics with `what` after `within`.

@@ -69,3 +69,16 @@ pub fn connected_pair() -> (std::net::TcpStream, std::net::TcpStream) {
     let (s, _) = l.accept().unwrap();
     (c, s)
 }
+
+/// A fresh read/write temporary file unique to this process and `name`.
+pub fn temp_file(name: &str) -> (std::path::PathBuf, std::fs::File) {
+    let path = temp_path(name);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    (path, file)
+}
