@@ -1,18 +1,22 @@
 //! The built binary, driven the way the README shows: `cargo run --release
 //! -p http-demo` and `curl -X POST http://localhost:8000/15`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn spawn(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_http-demo"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start http-demo");
+fn spawn(args: &[&str]) -> (common::KillOnDrop, String) {
+    let mut child = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_http-demo"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start http-demo"),
+    );
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -29,7 +33,7 @@ fn curl(url: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
+fn sigterm_and_wait(mut child: common::KillOnDrop) -> std::process::ExitStatus {
     // SAFETY: kill(2) on our own child's pid with a valid signal number.
     let rc = unsafe { libc_kill(child.id() as i32, 15) };
     assert_eq!(rc, 0);

@@ -2,10 +2,12 @@
 //! library only) and the C example, against a freshly built
 //! `libhttp_demo.so`, and the header checked against the exported symbols.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -58,7 +60,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_listening(port: u16, child: &mut Child) {
+fn wait_listening(port: u16, child: &mut common::KillOnDrop) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = child.try_wait().unwrap() {
@@ -91,7 +93,7 @@ fn post(port: u16, n: &str) -> (u16, String) {
     (status, body)
 }
 
-fn terminate(mut child: Child) -> std::process::ExitStatus {
+fn terminate(mut child: common::KillOnDrop) -> std::process::ExitStatus {
     let rc = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -107,14 +109,16 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
     }
 }
 
-fn python(args: &[&str]) -> Child {
-    Command::new("python3")
-        .args(args)
-        .env("HTTP_DEMO_LIB", library())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is installed")
+fn python(args: &[&str]) -> common::KillOnDrop {
+    common::KillOnDrop(
+        Command::new("python3")
+            .args(args)
+            .env("HTTP_DEMO_LIB", library())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 is installed"),
+    )
 }
 
 #[test]
@@ -188,13 +192,15 @@ fn c_example_builds_and_answers() {
         String::from_utf8_lossy(&out.stderr)
     );
     let port = free_port();
-    let mut child = Command::new(&exe)
-        .arg(port.to_string())
-        .env("LD_LIBRARY_PATH", lib.parent().unwrap())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::KillOnDrop(
+        Command::new(&exe)
+            .arg(port.to_string())
+            .env("LD_LIBRARY_PATH", lib.parent().unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut banner = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut banner)
