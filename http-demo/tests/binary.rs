@@ -9,19 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn spawn(args: &[&str]) -> (common::KillOnDrop, String) {
-    let mut child = common::KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_http-demo"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start http-demo"),
-    );
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_http-demo"));
+    cmd.args(args);
+    common::start_and_read_banner(cmd)
 }
 
 fn curl(url: &str) -> String {

@@ -163,7 +163,7 @@ impl Drop for KillOnDrop {
 /// under `sh -c 'ulimit -n <nofile>; exec ...'` when `nofile` is given.
 /// Returns the child and the port from its banner. Its stderr is piped.
 pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (KillOnDrop, u16) {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let exe = env!("CARGO_BIN_EXE_http-demo");
     let mut all: Vec<String> = vec![
         "--addr".into(),
@@ -172,7 +172,7 @@ pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (KillOnDrop, u16) {
         "0".into(),
     ];
     all.extend(args.iter().map(|s| s.to_string()));
-    let mut cmd = match nofile {
+    let cmd = match nofile {
         Some(n) => {
             let mut c = Command::new("sh");
             c.arg("-c")
@@ -187,6 +187,20 @@ pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (KillOnDrop, u16) {
             c
         }
     };
+    let (child, line) = start_and_read_banner(cmd);
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (child, port)
+}
+
+/// Starts `cmd` (stdout and stderr piped) and reads its first stdout line,
+/// the server's banner.
+pub fn start_and_read_banner(mut cmd: std::process::Command) -> (KillOnDrop, String) {
+    use std::process::Stdio;
     let mut child = KillOnDrop(
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -197,13 +211,7 @@ pub fn spawn_binary(args: &[&str], nofile: Option<u32>) -> (KillOnDrop, u16) {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let port = line
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
-    (child, port)
+    (child, line)
 }
 
 /// Sends SIGTERM and waits (bounded) for the exit status.
