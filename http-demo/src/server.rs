@@ -814,22 +814,15 @@ impl<'a> Worker<'a> {
     }
 
     fn flush_dirty(&mut self, now: u64) {
+        // `flush` never marks a slot, so one pass empties the list; the
+        // allocation is kept for the next turn.
         let mut dirty = std::mem::take(&mut self.dirty);
         for &idx in &dirty {
             self.slots[idx as usize].dirty = false;
             self.flush(idx, now);
         }
         dirty.clear();
-        // Keep the allocation; `flush` may have marked slots again.
-        dirty.append(&mut self.dirty);
         self.dirty = dirty;
-        if !self.dirty.is_empty() {
-            let again = std::mem::take(&mut self.dirty);
-            for &idx in &again {
-                self.slots[idx as usize].dirty = false;
-                self.flush(idx, now);
-            }
-        }
         if self.listener.is_some() && self.shutting_down && !self.accept_armed {
             // The accept is gone; close the listener so new connections are
             // refused by the kernel.

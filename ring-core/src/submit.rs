@@ -118,7 +118,9 @@ impl<'a> Submitter<'a> {
         self.sq.kflags().load(Ordering::Relaxed) & SQ_NEED_WAKEUP != 0
     }
 
-    /// Whether the SQPOLL thread has fallen asleep (no fence; informative).
+    /// Whether the SQPOLL thread has fallen asleep and needs
+    /// `IORING_ENTER_SQ_WAKEUP` (the same check the submit path makes, with
+    /// its full fence).
     #[inline]
     pub fn sq_thread_sleeping(&self) -> bool {
         self.sq_needs_wakeup()
