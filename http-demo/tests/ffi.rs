@@ -64,13 +64,7 @@ fn wait_listening(port: u16, child: &mut common::KillOnDrop) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
+            let err = child.stderr_text();
             panic!("server exited early ({status}): {err}");
         }
         assert!(Instant::now() < deadline, "server did not start listening");

@@ -111,13 +111,7 @@ fn descriptor_exhaustion_backs_off_and_recovers() {
         },
     );
     assert!(sigterm(&mut child, Duration::from_secs(10)).success());
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = child.stderr_text();
     let logged = err.lines().filter(|l| l.contains("accept failed")).count();
     assert!(logged >= 1, "the condition was logged: {err}");
     // One line per 10 × 100 ms backoff interval at most, over ~3 s.

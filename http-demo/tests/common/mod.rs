@@ -150,6 +150,17 @@ impl std::ops::DerefMut for KillOnDrop {
     }
 }
 
+impl KillOnDrop {
+    /// Everything the (exited) child wrote to its piped stderr.
+    pub fn stderr_text(&mut self) -> String {
+        let mut err = String::new();
+        if let Some(mut e) = self.0.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        err
+    }
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
