@@ -371,6 +371,31 @@ impl<'a> SubmissionQueue<'a> {
         Ok(())
     }
 
+    /// Whether one more entry fits, learning the kernel's head first if the
+    /// cached one says the queue is full.
+    #[inline(always)]
+    pub(crate) fn has_room(&mut self) -> bool {
+        if self.free() == 0 {
+            self.head = self.raw.head().load(Ordering::Acquire);
+        }
+        self.free() != 0
+    }
+
+    /// Writes `entry` into the next slot without checking for room.
+    ///
+    /// # Safety
+    ///
+    /// [`has_room`](Self::has_room) must have returned true with no push in
+    /// between, and `entry` must satisfy [`push`](Self::push)'s contract.
+    #[inline(always)]
+    pub(crate) unsafe fn push_unchecked(&mut self, entry: &Entry) {
+        debug_assert!(self.free() != 0);
+        // SAFETY: the caller checked that a slot is free; as in `push`, the
+        // kernel does not read it until we publish the tail.
+        unsafe { self.raw.slot(self.tail).write(*entry) };
+        self.tail = self.tail.wrapping_add(1);
+    }
+
     /// Queues a 128-byte entry on a ring set up with `SQE128`.
     ///
     /// # Safety

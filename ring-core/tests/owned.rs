@@ -14,10 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
-use ring_core::owned::{self, Accept, IoBuf, Read, Recv, RecvMulti, Ring, SendZc, Timeout, Write};
+use ring_core::owned::{
+    self, Accept, IoBuf, Read, Recv, RecvMulti, Ring, SendZc, Store, Timeout, Write,
+};
 use ring_core::Errno;
 
-fn wait_all(ring: &mut Ring, want: usize) -> Vec<owned::Completion> {
+fn wait_all<S: Store>(ring: &mut Ring<S>, want: usize) -> Vec<owned::Completion<S>> {
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     while out.len() < want {
@@ -259,7 +261,7 @@ fn drop_timeout_leaks_rather_than_frees() {
 fn full_queue_hands_the_operation_back() {
     // A disabled ring cannot submit, so its 2-entry SQ stays full.
     let ring = ring_core::IoUring::builder().r_disabled().build(2).unwrap();
-    let mut ring = Ring::from_ring(ring);
+    let mut ring: Ring = Ring::from_ring(ring);
     let (pr, _pw) = rustix::pipe::pipe().unwrap();
     ring.push(owned::Nop).unwrap();
     ring.push(owned::Nop).unwrap();
@@ -272,4 +274,97 @@ fn full_queue_hands_the_operation_back() {
     ring.raw().enable().unwrap();
     let cs = wait_all(&mut ring, 2);
     assert!(cs.iter().all(|c| c.result() == Ok(0) && c.is_final()));
+}
+
+ring_core::operations! {
+    /// The operations of the typed-ring tests.
+    enum Op {
+        Read(Read<Counted>),
+        Recv(RecvMulti),
+        Timeout(Timeout),
+        Nop(owned::Nop),
+    }
+}
+
+/// The typed ring hands each operation back as its enum variant, buffers
+/// included, and takes variants through `From`.
+#[test]
+fn typed_ring_hands_variants_back() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (path, file) = common::temp_file("owned-typed");
+    std::fs::write(&path, b"typed").unwrap();
+    let mut ring = Ring::<Op>::typed(8).unwrap();
+    let bufs = Rc::new(BufRing::builder(5, 4, 64).build(ring.raw()).unwrap());
+    let (mut client, server) = common::connected_pair();
+    let tr = ring
+        .push(Read::new(
+            &file,
+            Counted {
+                bytes: vec![0u8; 16],
+                drops: drops.clone(),
+            },
+        ))
+        .unwrap();
+    let tm = ring.push(RecvMulti::new(&server, bufs)).unwrap();
+    ring.push(owned::Nop).unwrap();
+    client.write_all(b"hello").unwrap();
+    let mut cs = wait_all(&mut ring, 3);
+    let read = cs.iter_mut().find(|c| c.token() == tr).unwrap();
+    assert_eq!(read.result(), Ok(5));
+    match read.take_op() {
+        Some(Op::Read(r)) => assert_eq!(&r.into_buf().bytes[..5], b"typed"),
+        _ => panic!("the read came back as something else"),
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    let recv = cs.iter_mut().find(|c| c.token() == tm).unwrap();
+    assert!(recv.more() && !recv.is_final());
+    assert_eq!(&*recv.take_buf().expect("a buffer"), b"hello");
+    drop(cs);
+    assert_eq!(ring.in_flight(), 1, "the multishot receive is still armed");
+    drop(client);
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(0));
+    assert!(matches!(c.take_op(), Some(Op::Recv(_))));
+    std::fs::remove_file(path).unwrap();
+}
+
+/// A buffer completion dropped without `take_buf` gives its buffer back:
+/// with two buffers, six messages arrive without running out.
+#[test]
+fn untaken_buffers_go_back_to_their_ring() {
+    let mut ring = Ring::<Op>::typed(8).unwrap();
+    let bufs = Rc::new(BufRing::builder(6, 2, 64).build(ring.raw()).unwrap());
+    let (mut client, server) = common::connected_pair();
+    ring.push(RecvMulti::new(&server, bufs)).unwrap();
+    for i in 0..6u8 {
+        client.write_all(&[i; 3]).unwrap();
+        let c = wait_all(&mut ring, 1).pop().unwrap();
+        assert_eq!(c.result(), Ok(3), "message {i}");
+        assert!(c.more(), "message {i}: still armed, not out of buffers");
+    }
+}
+
+/// The typed ring's drop cancels, reaps and frees like the boxed one's.
+#[test]
+fn typed_ring_drop_with_operations_in_flight() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (pr, _pw) = rustix::pipe::pipe().unwrap();
+    let (_client, server) = common::connected_pair();
+    {
+        let mut ring = Ring::<Op>::typed(16).unwrap();
+        let bufs = Rc::new(BufRing::builder(7, 4, 256).build(ring.raw()).unwrap());
+        for _ in 0..4 {
+            let buf = Counted {
+                bytes: vec![0u8; 4096],
+                drops: drops.clone(),
+            };
+            ring.push(Read::new(&pr, buf).offset(u64::MAX)).unwrap();
+        }
+        ring.push(RecvMulti::new(&server, bufs)).unwrap();
+        ring.push(Timeout::new(Duration::from_secs(3600)).multishot(0))
+            .unwrap();
+        ring.submit().unwrap();
+        assert_eq!(ring.in_flight(), 6);
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 4, "each buffer freed once");
 }

@@ -1,0 +1,179 @@
+//! Completions of the safe tier, and the received buffers they carry.
+//!
+//! Invariants owned here:
+//! - a final completion carries its operation back; nothing else does;
+//! - a buffer a completion carries goes back to its ring exactly once: when
+//!   the [`OwnedBuf`] taken from it drops, or when the completion drops if
+//!   it was never taken.
+
+use std::rc::Rc;
+
+use super::{Operation, Store, Token};
+use crate::buf_ring::BufRing;
+use crate::{cqueue, Errno};
+
+/// One completion. On the final completion of an operation it carries the
+/// operation back ([`take_op`](Self::take_op)).
+pub struct Completion<S: Store = Box<dyn Operation>> {
+    cqe: cqueue::Entry,
+    op: Option<S>,
+    /// The buffer this completion carries, if any; the id and length are in
+    /// `cqe`. Given back on drop unless taken.
+    held: Option<Held>,
+}
+
+/// What a buffer completion holds besides its CQE: 16 bytes, so the cold
+/// path that fills it returns it in registers, and a completion without a
+/// buffer costs one null pointer.
+pub(super) struct Held {
+    pub(super) ring: Rc<BufRing>,
+    pub(super) start: u32,
+    /// As [`OwnedBuf`]'s field of the same name.
+    pub(super) returns: u8,
+}
+
+impl<S: Store> Completion<S> {
+    #[inline(always)]
+    pub(super) fn new(cqe: cqueue::Entry, op: Option<S>, held: Option<Held>) -> Self {
+        Completion { cqe, op, held }
+    }
+
+    /// The operation this completes.
+    pub fn token(&self) -> Token {
+        Token(self.cqe.user_data())
+    }
+    /// The result.
+    pub fn result(&self) -> Result<u32, Errno> {
+        self.cqe.result()
+    }
+    /// The raw completion.
+    pub fn cqe(&self) -> &cqueue::Entry {
+        &self.cqe
+    }
+    /// Whether more completions follow for this operation.
+    pub fn more(&self) -> bool {
+        self.cqe.more()
+    }
+    /// Whether this is the final completion (the operation is handed back).
+    pub fn is_final(&self) -> bool {
+        self.op.is_some()
+    }
+    /// The operation, on its final completion, without taking it.
+    pub fn op(&self) -> Option<&S> {
+        self.op.as_ref()
+    }
+    /// The received buffer, for receives with buffer select. If it is not
+    /// taken, dropping the completion gives it back to its ring.
+    pub fn take_buf(&mut self) -> Option<OwnedBuf> {
+        let Held {
+            ring,
+            start,
+            returns,
+        } = self.held.take()?;
+        Some(OwnedBuf {
+            ring,
+            bid: self.cqe.buffer_id().unwrap_or_default(),
+            start,
+            len: buffer_len(&self.cqe),
+            returns,
+        })
+    }
+
+    /// Gives an untaken buffer back to its ring.
+    #[cold]
+    #[inline(never)]
+    fn give_back(&mut self) {
+        drop(self.take_buf());
+    }
+}
+
+impl Completion<Box<dyn Operation>> {
+    /// Takes the operation back, if this is its final completion and it is
+    /// a `T`.
+    pub fn take_op<T: Operation>(&mut self) -> Option<T> {
+        let op = self.op.take()?;
+        let any: Box<dyn std::any::Any> = op;
+        match any.downcast::<T>() {
+            Ok(t) => Some(*t),
+            Err(_) => None,
+        }
+    }
+}
+
+impl<O: Operation> Completion<O> {
+    /// Takes the operation back, if this is its final completion.
+    pub fn take_op(&mut self) -> Option<O> {
+        self.op.take()
+    }
+}
+
+impl<S: Store> Drop for Completion<S> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.held.is_some() {
+            self.give_back();
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Completion<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("token", &self.token())
+            .field("cqe", &self.cqe)
+            .field("final", &self.op.is_some())
+            .finish()
+    }
+}
+
+/// How many bytes a buffer completion delivered.
+#[inline]
+pub(super) fn buffer_len(cqe: &cqueue::Entry) -> u32 {
+    cqe.raw_result().max(0) as u32
+}
+
+/// A received buffer from a [`BufRing`], owning a handle to the ring: it
+/// returns the buffer to the kernel on drop.
+pub struct OwnedBuf {
+    ring: Rc<BufRing>,
+    bid: u16,
+    start: u32,
+    len: u32,
+    /// Whether dropping it gives the buffer back (0 while the kernel keeps
+    /// the rest of an incrementally consumed buffer). A `u8`, not a `bool`:
+    /// a bool's spare values would become the niche of `Option`s holding
+    /// this, which then copy every field even when empty; this way the
+    /// niche is the `Rc` pointer.
+    returns: u8,
+}
+
+impl OwnedBuf {
+    /// The buffer id.
+    pub fn bid(&self) -> u16 {
+        self.bid
+    }
+}
+
+impl std::ops::Deref for OwnedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.ring.slice_at(self.bid, self.start, self.len)
+    }
+}
+
+impl Drop for OwnedBuf {
+    fn drop(&mut self) {
+        if self.returns != 0 {
+            self.ring.give_back(self.bid);
+        }
+    }
+}
+
+impl std::fmt::Debug for OwnedBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedBuf")
+            .field("bid", &self.bid)
+            .field("len", &self.len)
+            .finish()
+    }
+}

@@ -1,0 +1,278 @@
+//! The safe tier: operations that own everything the kernel touches.
+//!
+//! An [`Operation`] is pushed *by value* into a [`Ring`]; the ring keeps it
+//! (buffers, timespecs, sockaddrs, buffer-ring handles) until the
+//! operation's final completion and then hands it back inside the
+//! [`Completion`]. Safe code therefore cannot free, move or reuse memory the
+//! kernel may still use:
+//!
+//! - single-shot operations are released at their completion;
+//! - multishot operations (accept, receive, timeout) and zero-copy sends are
+//!   released at the completion without `IORING_CQE_F_MORE` (for `SendZc`
+//!   that is the `NOTIF` one);
+//! - buffers a receive picked from a [`BufRing`] come back as [`OwnedBuf`]s,
+//!   which keep the ring alive and return the buffer on drop;
+//! - in a linked chain every operation is released at its own completion (a
+//!   link timeout's timespec lives in the [`LinkTimeout`] operation).
+//!
+//! Dropping a [`Ring`] with operations in flight cancels them all
+//! (`IORING_ASYNC_CANCEL_ANY | ALL`), reaps until every one has completed,
+//! and only then frees them and unmaps the ring. If that does not finish
+//! within [`Ring::set_drop_timeout`] (default 1 s), the remaining operations
+//! are **leaked**, never freed: the kernel may still write to them.
+//!
+//! `CQE_SKIP_SUCCESS` is not offered here: an operation whose completion is
+//! skipped could never be handed back.
+//!
+//! ## Two ways to store operations
+//!
+//! [`Ring`] (that is, `Ring<Box<dyn Operation>>`) takes any mix of
+//! operations and boxes each one; [`Completion::take_op`] downcasts it back.
+//! A ring of one type, `Ring<O>` made with [`Ring::typed`], stores `O`
+//! inline with static dispatch: no allocation, no virtual call. `O` is
+//! usually an enum of the operations a program uses, with an `Operation`
+//! impl that forwards to each variant (`From` impls let `push` take the
+//! variants directly):
+//!
+//! ```
+//! use ring_core::owned::{Nop, Ring};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut ring = Ring::<Nop>::typed(8)?;
+//! for _ in 0..4 {
+//!     ring.push(Nop)?;
+//! }
+//! ring.submit_and_wait(4)?;
+//! let done: Vec<Nop> = ring.completions().filter_map(|mut c| c.take_op()).collect();
+//! assert_eq!(done.len(), 4);
+//! # Ok(()) }
+//! ```
+//!
+//! ```
+//! use ring_core::owned::{Read, Ring};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let file = std::fs::File::open("/proc/self/stat")?;
+//! let mut ring = Ring::new(8)?;
+//! let token = ring.push(Read::new(&file, vec![0u8; 64]))?;
+//! ring.submit_and_wait(1)?;
+//! let mut done = ring.completions().next().expect("one completion");
+//! assert_eq!(done.token(), token);
+//! let n = done.result()? as usize;
+//! let read: Read = done.take_op().expect("the Read comes back");
+//! assert!(read.into_buf()[..n].iter().any(|&b| b == b' '));
+//! # Ok(()) }
+//! ```
+//!
+//! Freeing a buffer the kernel may write does not compile: the buffer moved
+//! into the operation.
+//!
+//! ```compile_fail
+//! use ring_core::owned::{Read, Ring};
+//! let file = std::fs::File::open("/dev/zero").unwrap();
+//! let mut ring = Ring::new(8).unwrap();
+//! let buf = vec![0u8; 4096];
+//! ring.push(Read::new(&file, buf)).unwrap();
+//! drop(buf); // error[E0382]: use of moved value: `buf`
+//! ```
+//!
+//! An operation cannot borrow a local either: buffers must be owned
+//! (`'static`) heap memory.
+//!
+//! ```compile_fail
+//! use ring_core::owned::{Read, Ring};
+//! let file = std::fs::File::open("/dev/zero").unwrap();
+//! let mut ring = Ring::new(8).unwrap();
+//! let mut local = [0u8; 64];
+//! ring.push(Read::new(&file, &mut local[..])).unwrap(); // not an owned buffer
+//! ```
+
+use std::any::Any;
+use std::rc::Rc;
+
+use crate::buf_ring::BufRing;
+use crate::squeue;
+
+mod completion;
+mod ops;
+mod ring;
+mod table;
+
+pub use completion::{Completion, OwnedBuf};
+pub use ops::{
+    Accept, AsyncCancel, Close, IoBuf, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
+    Shutdown, Timeout, Write,
+};
+pub use ring::{Completions, Pusher, Ring};
+
+/// An operation that owns every resource the kernel will touch.
+///
+/// # Safety
+///
+/// `entry` must return an entry whose pointers point only into memory owned
+/// by `self` that does not move when `self` is moved (heap allocations:
+/// `Vec`, `Box`), and that `self` keeps unchanged until it is dropped or
+/// handed back. Buffer-select entries must name the group of the
+/// [`BufRing`] returned by `buf_ring`. The entry must not set
+/// `CQE_SKIP_SUCCESS`.
+pub unsafe trait Operation: Any {
+    /// The entry to submit (called once, when pushed, on the value the
+    /// ring then keeps).
+    fn entry(&mut self) -> squeue::Entry;
+
+    /// The buffer ring this operation selects from, if any.
+    fn buf_ring(&self) -> Option<&Rc<BufRing>> {
+        None
+    }
+}
+
+/// What a [`Ring`] keeps per operation: one [`Operation`] type `O`
+/// (statically dispatched, stored inline) or `Box<dyn Operation>` (any
+/// operation). Sealed: those are the only two kinds.
+pub trait Store: sealed::Sealed + 'static {
+    /// The entry to submit; see [`Operation::entry`].
+    fn entry(&mut self) -> squeue::Entry;
+    /// The buffer ring; see [`Operation::buf_ring`].
+    fn buf_ring(&self) -> Option<&Rc<BufRing>>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<O: super::Operation> Sealed for O {}
+    impl Sealed for Box<dyn super::Operation> {}
+}
+
+impl<O: Operation> Store for O {
+    #[inline(always)]
+    fn entry(&mut self) -> squeue::Entry {
+        Operation::entry(self)
+    }
+    #[inline(always)]
+    fn buf_ring(&self) -> Option<&Rc<BufRing>> {
+        Operation::buf_ring(self)
+    }
+}
+
+impl Store for Box<dyn Operation> {
+    #[inline]
+    fn entry(&mut self) -> squeue::Entry {
+        (**self).entry()
+    }
+    #[inline]
+    fn buf_ring(&self) -> Option<&Rc<BufRing>> {
+        (**self).buf_ring()
+    }
+}
+
+impl<T: Operation> From<T> for Box<dyn Operation> {
+    #[inline]
+    fn from(op: T) -> Self {
+        Box::new(op)
+    }
+}
+
+/// Identifies a pushed operation; every completion carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Token(u64);
+
+impl Token {
+    #[inline(always)]
+    fn new(index: u32, gen: u32) -> Self {
+        Token((u64::from(gen) << 32) | u64::from(index))
+    }
+    #[inline(always)]
+    fn index(self) -> usize {
+        (self.0 & 0xffff_ffff) as usize
+    }
+    #[inline(always)]
+    fn gen(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+    /// The raw value, as it travels in `user_data`.
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+/// The submission queue was full; the operation comes back unchanged.
+#[derive(Debug)]
+pub struct Full<T>(pub T);
+
+impl<T> std::fmt::Display for Full<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("submission queue is full")
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for Full<T> {}
+
+/// Declares an enum of operations for a typed [`Ring`]: the enum, an
+/// [`Operation`] impl that forwards to each variant, and a `From` impl per
+/// variant (so `push` takes the variants directly). No `unsafe` in the
+/// caller: each variant's own impl carries the contract. Each variant type
+/// must appear once.
+///
+/// ```
+/// use ring_core::owned::{Nop, Read, Ring};
+/// ring_core::operations! {
+///     /// What this program puts in flight.
+///     pub enum Op {
+///         Nop(Nop),
+///         Read(Read),
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let file = std::fs::File::open("/proc/self/stat")?;
+/// let mut ring = Ring::<Op>::typed(8)?;
+/// ring.push(Nop)?;
+/// ring.push(Read::new(&file, vec![0u8; 16]))?;
+/// ring.submit_and_wait(2)?;
+/// for mut c in ring.completions() {
+///     match c.take_op() {
+///         Some(Op::Read(r)) => assert_eq!(r.into_buf().len(), 16),
+///         Some(Op::Nop(_)) => {}
+///         None => unreachable!("single-shot operations complete once"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[macro_export]
+macro_rules! operations {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident($ty:ty) ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant($ty), )+
+        }
+
+        // SAFETY: forwards to each variant's own `Operation` impl, whose
+        // contract covers the entry it builds; the enum owns the variant, so
+        // the memory the entry points to lives and stays put as long as the
+        // enum value does.
+        unsafe impl $crate::owned::Operation for $name {
+            #[inline(always)]
+            fn entry(&mut self) -> $crate::squeue::Entry {
+                match self {
+                    $( $name::$variant(op) => $crate::owned::Operation::entry(op), )+
+                }
+            }
+            #[inline(always)]
+            fn buf_ring(&self) -> ::core::option::Option<&::std::rc::Rc<$crate::buf_ring::BufRing>> {
+                match self {
+                    $( $name::$variant(op) => $crate::owned::Operation::buf_ring(op), )+
+                }
+            }
+        }
+
+        $(
+            impl ::core::convert::From<$ty> for $name {
+                #[inline(always)]
+                fn from(op: $ty) -> Self {
+                    $name::$variant(op)
+                }
+            }
+        )+
+    };
+}

@@ -1,0 +1,311 @@
+//! The owning ring: pushes operations by value, hands them back with their
+//! final completions, and on drop cancels and reaps (or leaks) whatever is
+//! still in flight.
+//!
+//! Invariants owned here:
+//! - every entry this ring publishes was built from an operation that the
+//!   table holds until its final completion;
+//! - the raw ring is reachable only by shared reference, through which
+//!   nothing can be pushed;
+//! - the mapping and the table outlive the kernel's use of them: `Drop`
+//!   reaps first, leaks what it cannot reap, and only then lets the fields
+//!   drop.
+
+use std::time::{Duration, Instant};
+
+use super::completion::Completion;
+use super::ops::{AsyncCancel, LinkTimeout};
+use super::table::Table;
+use super::{Full, Operation, Store, Token};
+use crate::opcode::{self, CancelBy};
+use crate::squeue::{Flags, SubmissionQueue};
+use crate::{cqueue, Error, IoUring, SubmitError};
+
+/// The `user_data` of the cancel that `Drop` pushes; never a token (a token
+/// with index `u32::MAX` would need 2^32 slots).
+const DROP_CANCEL: u64 = u64::MAX;
+
+/// An io_uring that owns its in-flight operations. See the module docs.
+///
+/// `S` is what it stores per operation: `Box<dyn Operation>` (the default,
+/// made with [`new`](Ring::new)), or one operation type (made with
+/// [`typed`](Ring::typed)).
+pub struct Ring<S: Store = Box<dyn Operation>> {
+    table: Table<S>,
+    drop_timeout: Duration,
+    // Declared last: dropped after `Drop` has reaped (or leaked) every
+    // operation.
+    ring: IoUring,
+}
+
+impl Ring {
+    /// A ring with `entries` SQ slots and default setup, taking any
+    /// operation (each boxed).
+    pub fn new(entries: u32) -> Result<Self, Error> {
+        Ok(Self::from_ring(IoUring::new(entries)?))
+    }
+}
+
+impl<O: Operation> Ring<O> {
+    /// A ring with `entries` SQ slots and default setup that stores
+    /// operations of type `O` inline.
+    pub fn typed(entries: u32) -> Result<Self, Error> {
+        Ok(Self::from_ring(IoUring::new(entries)?))
+    }
+}
+
+impl<S: Store> Ring<S> {
+    /// Wraps a ring built with any [`Builder`](crate::Builder) options (and
+    /// registrations such as [`IoUring::register_ring_fd`]). The ring must
+    /// have nothing in flight. Name the kind of ring: `let r: Ring =
+    /// Ring::from_ring(raw)` (boxed) or `Ring::<MyOp>::from_ring(raw)`.
+    pub fn from_ring(ring: IoUring) -> Self {
+        Ring {
+            table: Table::new(),
+            drop_timeout: Duration::from_secs(1),
+            ring,
+        }
+    }
+
+    /// The raw ring, for registrations and setup queries. Only shared
+    /// access: nothing can be pushed behind the owning tier's back.
+    pub fn raw(&self) -> &IoUring {
+        &self.ring
+    }
+
+    /// How long `Drop` waits for cancelled operations before leaking them.
+    pub fn set_drop_timeout(&mut self, timeout: Duration) {
+        self.drop_timeout = timeout;
+    }
+
+    /// Operations pushed and not yet finally completed. It walks the table
+    /// (one step per slot ever used), so it is meant for checks and
+    /// shutdown, not for every loop turn.
+    pub fn in_flight(&self) -> usize {
+        self.table.in_flight()
+    }
+
+    /// Free SQ slots, as the kernel's head says now.
+    fn room(&mut self) -> usize {
+        let sq = self.ring.submission();
+        sq.capacity() - sq.len()
+    }
+
+    /// Whether `n` more entries fit, submitting what is queued to make room
+    /// if they do not.
+    #[cold]
+    fn make_room(&mut self, n: usize) -> bool {
+        if self.room() >= n {
+            return true;
+        }
+        // Hand the queued entries to the kernel, then look again.
+        let _ = self.ring.submit();
+        self.room() >= n
+    }
+
+    /// Pushes an operation; it is submitted with the next submit. If the
+    /// queue is full it submits what is queued to make room, and if it is
+    /// still full the operation comes back in [`Full`].
+    #[inline]
+    pub fn push<T: Into<S>>(&mut self, op: T) -> Result<Token, Full<T>> {
+        if !self.ring.submission().has_room() && !self.make_room(1) {
+            return Err(Full(op));
+        }
+        let (entry, token) = self.table.admit(op.into());
+        let mut sq = self.ring.submission();
+        // SAFETY: the entry points only into memory the operation owns
+        // (Operation's contract), which the table keeps until its final
+        // completion; there is room (checked above, nothing pushed since).
+        unsafe { sq.push_unchecked(&entry) };
+        Ok(token)
+    }
+
+    /// Pushes `first` linked (`IO_LINK`) to a [`LinkTimeout`]: if `first`
+    /// has not completed in time it is cancelled. Both are released at
+    /// their own completions.
+    pub fn push_with_timeout<T: Into<S>>(
+        &mut self,
+        first: T,
+        timeout: Duration,
+    ) -> Result<(Token, Token), Full<T>>
+    where
+        LinkTimeout: Into<S>,
+    {
+        if !self.make_room(2) {
+            return Err(Full(first));
+        }
+        let (e1, t1) = self.table.admit(first.into());
+        let (e2, t2) = self.table.admit(LinkTimeout::new(timeout).into());
+        let entries = [e1.flags(Flags::IO_LINK), e2];
+        // SAFETY: as in `push`; the link timeout's timespec is boxed inside
+        // its operation, which lives until the link timeout's completion.
+        // There is room for both (checked above).
+        let pushed = unsafe { self.ring.submission().push_multiple(&entries) };
+        debug_assert!(pushed.is_ok());
+        Ok((t1, t2))
+    }
+
+    /// Submits pushed operations.
+    #[inline(always)]
+    pub fn submit(&mut self) -> Result<usize, SubmitError> {
+        self.ring.submit()
+    }
+
+    /// Submits and waits for `want` completions.
+    #[inline(always)]
+    pub fn submit_and_wait(&mut self, want: usize) -> Result<usize, SubmitError> {
+        self.ring.submit_and_wait(want)
+    }
+
+    /// Submits and waits for `want` completions or `timeout`.
+    pub fn submit_and_wait_timeout(
+        &mut self,
+        want: usize,
+        timeout: Duration,
+    ) -> Result<usize, SubmitError> {
+        self.ring.submitter().submit_and_wait_timeout(want, timeout)
+    }
+
+    /// Cancels the operation `token` (its completion reports `ECANCELED`).
+    pub fn cancel(&mut self, token: Token) -> Result<Token, Full<AsyncCancel>>
+    where
+        AsyncCancel: Into<S>,
+    {
+        self.push(AsyncCancel::token(token))
+    }
+
+    /// A batch view for pushing many operations cheaply: it holds the
+    /// submission queue for its lifetime and publishes the tail on drop.
+    /// Unlike [`push`](Self::push) it does not submit when the queue is
+    /// full; it hands the operation back.
+    #[inline]
+    pub fn pusher(&mut self) -> Pusher<'_, S> {
+        Pusher {
+            sq: self.ring.submission(),
+            table: &mut self.table,
+        }
+    }
+
+    /// The ready completions. Their slots go back to the kernel when the
+    /// iterator is dropped.
+    #[inline]
+    pub fn completions(&mut self) -> Completions<'_, S> {
+        Completions {
+            cq: self.ring.completion(),
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A batch of pushes into a [`Ring`] (see [`Ring::pusher`]).
+pub struct Pusher<'a, S: Store = Box<dyn Operation>> {
+    sq: SubmissionQueue<'a>,
+    table: &'a mut Table<S>,
+}
+
+impl<S: Store> Pusher<'_, S> {
+    /// Pushes an operation, or hands it back if the queue is full.
+    #[inline]
+    pub fn push<T: Into<S>>(&mut self, op: T) -> Result<Token, Full<T>> {
+        if !self.sq.has_room() {
+            return Err(Full(op));
+        }
+        let (entry, token) = self.table.admit(op.into());
+        // SAFETY: the entry points only into memory the operation owns
+        // (Operation's contract), which the table keeps until its final
+        // completion; `has_room` said yes just above.
+        unsafe { self.sq.push_unchecked(&entry) };
+        Ok(token)
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Pusher<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pusher")
+            .field("sq", &self.sq)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Iterator over ready completions of a [`Ring`].
+pub struct Completions<'a, S: Store = Box<dyn Operation>> {
+    cq: cqueue::CompletionQueue<'a>,
+    table: &'a mut Table<S>,
+}
+
+impl<S: Store> Iterator for Completions<'_, S> {
+    type Item = Completion<S>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Completion<S>> {
+        let cqe = self.cq.next()?;
+        Some(self.table.complete(cqe))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.cq.size_hint()
+    }
+}
+
+impl<S: Store> ExactSizeIterator for Completions<'_, S> {}
+
+impl<S: Store> std::fmt::Debug for Completions<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completions")
+            .field("ready", &self.cq.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Drop for Ring<S> {
+    fn drop(&mut self) {
+        if self.table.in_flight() == 0 {
+            return;
+        }
+        // Cancel everything, then reap until every operation is back.
+        let cancel = opcode::AsyncCancel::new(CancelBy::Any)
+            .all()
+            .build()
+            .user_data(DROP_CANCEL);
+        let deadline = Instant::now() + self.drop_timeout;
+        let mut cancel_pushed = false;
+        while self.table.in_flight() > 0 {
+            if !cancel_pushed {
+                // SAFETY: a cancel points to no memory.
+                cancel_pushed = unsafe { self.ring.submission().push(&cancel) }.is_ok();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = self
+                .ring
+                .submitter()
+                .submit_and_wait_timeout(1, left.min(Duration::from_millis(50)));
+            loop {
+                let next = self.ring.completion().next();
+                let Some(cqe) = next else { break };
+                if cqe.user_data() != DROP_CANCEL {
+                    drop(self.table.complete(cqe));
+                }
+            }
+            if cancel_pushed && self.table.in_flight() > 0 {
+                // Multishot operations re-armed meanwhile: cancel again.
+                cancel_pushed = false;
+            }
+        }
+        if self.table.in_flight() > 0 {
+            // The kernel may still use these: leak rather than free.
+            self.table.leak_all();
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Ring<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring")
+            .field("in_flight", &self.table.in_flight())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,163 @@
+//! The in-flight table: where the safe tier keeps each operation from its
+//! push to its final completion.
+//!
+//! Invariants owned here:
+//! - a slot holds an operation exactly while the kernel may use it: from
+//!   `insert` (before its entry is published) to the `remove` that its final
+//!   completion triggers;
+//! - a token names a slot and the slot's generation at insert; `remove`
+//!   checks both, so a stale or foreign `user_data` frees nothing;
+//! - free slots form a list threaded through `next_free`, headed by
+//!   `free_head`; `free_head == slots.len()` means the list is empty and the
+//!   next insert grows the vector.
+
+use std::rc::Rc;
+
+use super::completion::{buffer_len, Completion, Held};
+use super::{Store, Token};
+use crate::buf_ring::BufRing;
+use crate::{cqueue, squeue};
+
+/// One entry of the table.
+struct Slot<S> {
+    op: Option<S>,
+    gen: u32,
+    next_free: u32,
+}
+
+/// The in-flight operations of one ring, indexed by token.
+///
+/// It keeps no count of operations in flight: the hot paths would pay for
+/// it on every push and completion, and only the ring's drop needs it.
+pub(super) struct Table<S> {
+    slots: Vec<Slot<S>>,
+    free_head: u32,
+}
+
+impl<S: Store> Table<S> {
+    pub(super) const fn new() -> Self {
+        Table {
+            slots: Vec::new(),
+            free_head: 0,
+        }
+    }
+
+    /// Operations inserted and not yet removed (a walk over the slots).
+    pub(super) fn in_flight(&self) -> usize {
+        self.slots.iter().filter(|s| s.op.is_some()).count()
+    }
+
+    /// Builds the entry of `op` and files `op`; the entry's pointers target
+    /// memory `op` owns, which by `Operation`'s contract does not move when
+    /// `op` moves into its slot.
+    #[inline(always)]
+    pub(super) fn admit(&mut self, mut op: S) -> (squeue::Entry, Token) {
+        let entry = op.entry();
+        let token = self.insert(op);
+        (entry.user_data(token.raw()), token)
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, op: S) -> Token {
+        let index = self.free_head;
+        let slot = match self.slots.get_mut(index as usize) {
+            Some(slot) => slot,
+            None => Self::grow(&mut self.slots),
+        };
+        self.free_head = slot.next_free;
+        // A free slot holds no operation, so nothing is dropped here;
+        // `forget` spares the drop check the compiler cannot prove away.
+        let old = slot.op.replace(op);
+        debug_assert!(old.is_none());
+        std::mem::forget(old);
+        Token::new(index, slot.gen)
+    }
+
+    /// Appends a free slot (the free list was empty: `free_head` is the
+    /// length) and returns it.
+    #[cold]
+    #[inline(never)]
+    fn grow(slots: &mut Vec<Slot<S>>) -> &mut Slot<S> {
+        let len = slots.len();
+        let next = u32::try_from(len + 1).expect("fewer than 2^32 operations in flight");
+        slots.push(Slot {
+            op: None,
+            gen: 0,
+            next_free: next,
+        });
+        &mut slots[len]
+    }
+
+    /// The operation `token` names, if it is still in flight.
+    #[inline]
+    fn get(&self, token: Token) -> Option<&S> {
+        let slot = self.slots.get(token.index())?;
+        if slot.gen != token.gen() {
+            return None;
+        }
+        slot.op.as_ref()
+    }
+
+    #[inline(always)]
+    fn remove(&mut self, token: Token) -> Option<S> {
+        let index = token.index();
+        let slot = self.slots.get_mut(index)?;
+        if slot.gen != token.gen() {
+            return None;
+        }
+        let op = slot.op.take()?;
+        slot.gen = slot.gen.wrapping_add(1);
+        slot.next_free = self.free_head;
+        self.free_head = index as u32;
+        Some(op)
+    }
+
+    /// Turns one CQE into a [`Completion`]: a final completion (no `MORE`)
+    /// takes its operation out of the table; a buffer completion takes the
+    /// buffer from the ring its operation selects from.
+    #[inline(always)]
+    pub(super) fn complete(&mut self, cqe: cqueue::Entry) -> Completion<S> {
+        let token = Token(cqe.user_data());
+        let op = if cqe.more() { None } else { self.remove(token) };
+        let mut held = None;
+        if cqe.raw_flags() & cqueue::Flags::BUFFER.bits() != 0 {
+            // For operations that never select buffers `buf_ring` is a
+            // constant `None` and this whole branch folds away.
+            let ring = match &op {
+                Some(op) => op.buf_ring(),
+                None => self.get(token).and_then(Store::buf_ring),
+            };
+            if let Some(ring) = ring {
+                held = hold_buffer(ring, cqe);
+            }
+        }
+        Completion::new(cqe, op, held)
+    }
+
+    /// Takes every operation out, for the ring's drop to leak: the kernel
+    /// may still use them.
+    pub(super) fn leak_all(&mut self) {
+        for slot in &mut self.slots {
+            if let Some(op) = slot.op.take() {
+                std::mem::forget(op);
+            }
+        }
+    }
+}
+
+/// Takes the buffer `cqe` names from `ring`.
+#[cold]
+#[inline(never)]
+fn hold_buffer(ring: &Rc<BufRing>, cqe: cqueue::Entry) -> Option<Held> {
+    let bid = cqe.buffer_id()?;
+    let more = cqe.flags().contains(cqueue::Flags::BUF_MORE);
+    // SAFETY: this CQE is from the io_uring this table's ring owns, for an
+    // operation that selects from `ring`'s group (Operation's contract).
+    let guard = unsafe { ring.take(bid, buffer_len(&cqe), more) }.ok()?;
+    let (_, start, _, returns) = guard.into_parts();
+    Some(Held {
+        ring: ring.clone(),
+        start,
+        returns: u8::from(returns),
+    })
+}
