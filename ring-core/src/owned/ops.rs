@@ -152,7 +152,7 @@ unsafe impl<B: IoBuf> Operation for Recv<B> {
 }
 
 /// A multishot receive into a [`BufRing`]: each completion carries an
-/// [`OwnedBuf`]; the operation ends at the completion without `MORE`
+/// [`OwnedBuf`](super::OwnedBuf); the operation ends at the completion without `MORE`
 /// (EOF, an error, `ENOBUFS`, or cancellation).
 #[derive(Debug)]
 pub struct RecvMulti {
@@ -281,7 +281,7 @@ unsafe impl Operation for Timeout {
     }
 }
 
-/// The link timeout of [`Ring::push_with_timeout`], owning its timespec.
+/// The link timeout of [`Ring::push_with_timeout`](super::Ring::push_with_timeout), owning its timespec.
 #[derive(Debug)]
 pub struct LinkTimeout {
     ts: Box<Timespec>,
@@ -302,7 +302,7 @@ unsafe impl Operation for LinkTimeout {
     }
 }
 
-/// Cancels operations (see [`Ring::cancel`]).
+/// Cancels operations (see [`Ring::cancel`](super::Ring::cancel)).
 #[derive(Debug)]
 pub struct AsyncCancel(CancelBy);
 
