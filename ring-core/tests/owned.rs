@@ -145,8 +145,8 @@ fn multishot_accept_and_timeout_release_at_the_last_completion() {
     let tt = ring
         .push(Timeout::new(Duration::from_millis(5)).multishot(3))
         .unwrap();
-    let _c1 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let _c2 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let c1 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let c2 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
     let cs = wait_all(&mut ring, 5);
     let accepts: Vec<_> = cs.iter().filter(|c| c.token() == ta).collect();
     let ticks: Vec<_> = cs.iter().filter(|c| c.token() == tt).collect();
@@ -154,12 +154,31 @@ fn multishot_accept_and_timeout_release_at_the_last_completion() {
     assert!(accepts.iter().all(|c| c.more() && !c.is_final()));
     assert_eq!(ticks.len(), 3);
     assert!(ticks[2].is_final() && !ticks[0].is_final());
-    for c in &accepts {
-        // SAFETY: the accepted fds are ours to close.
-        drop(unsafe {
-            <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(c.result().unwrap() as i32)
-        });
-    }
+    let mut cs = cs;
+    let first = cs.iter_mut().find(|c| c.token() == ta).unwrap();
+    let fd = first.take_fd().expect("an accepted connection");
+    assert!(first.take_fd().is_none(), "taken once");
+    drop(cs); // closes the accepted connection nobody took
+              // The taken one stays open; the peer of the other one sees EOF.
+    let taken = TcpStream::from(fd);
+    let (mut kept_peer, mut closed_peer) = if taken.peer_addr().unwrap() == c1.local_addr().unwrap()
+    {
+        (c1, c2)
+    } else {
+        (c2, c1)
+    };
+    closed_peer
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        std::io::Read::read(&mut closed_peer, &mut byte).unwrap(),
+        0,
+        "EOF"
+    );
+    (&taken).write_all(b"k").unwrap();
+    std::io::Read::read_exact(&mut kept_peer, &mut byte).unwrap();
+    assert_eq!(&byte, b"k");
     assert_eq!(ring.in_flight(), 1, "the accept is still armed");
     ring.cancel(ta).unwrap();
     let cs = wait_all(&mut ring, 2);

@@ -6,6 +6,7 @@
 //!   the [`OwnedBuf`] taken from it drops, or when the completion drops if
 //!   it was never taken.
 
+use std::os::fd::OwnedFd;
 use std::rc::Rc;
 
 use super::{Operation, Store, Token};
@@ -20,6 +21,9 @@ pub struct Completion<S: Store = Box<dyn Operation>> {
     /// The buffer this completion carries, if any; the id and length are in
     /// `cqe`. Given back on drop unless taken.
     held: Option<Held>,
+    /// The descriptor the operation created (accept), closed on drop unless
+    /// taken.
+    fd: Option<OwnedFd>,
 }
 
 /// What a buffer completion holds besides its CQE: 16 bytes, so the cold
@@ -34,8 +38,13 @@ pub(super) struct Held {
 
 impl<S: Store> Completion<S> {
     #[inline(always)]
-    pub(super) fn new(cqe: cqueue::Entry, op: Option<S>, held: Option<Held>) -> Self {
-        Completion { cqe, op, held }
+    pub(super) fn new(
+        cqe: cqueue::Entry,
+        op: Option<S>,
+        held: Option<Held>,
+        fd: Option<OwnedFd>,
+    ) -> Self {
+        Completion { cqe, op, held, fd }
     }
 
     /// The operation this completes.
@@ -77,6 +86,13 @@ impl<S: Store> Completion<S> {
             len: buffer_len(&self.cqe),
             returns,
         })
+    }
+
+    /// The file descriptor the operation created (an accepted connection),
+    /// now the caller's. If it is not taken, dropping the completion closes
+    /// it.
+    pub fn take_fd(&mut self) -> Option<OwnedFd> {
+        self.fd.take()
     }
 
     /// Gives an untaken buffer back to its ring.

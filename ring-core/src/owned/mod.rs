@@ -112,7 +112,9 @@ pub use ring::{Completions, Pusher, Ring};
 /// `Vec`, `Box`), and that `self` keeps unchanged until it is dropped or
 /// handed back. Buffer-select entries must name the group of the
 /// [`BufRing`] returned by `buf_ring`. The entry must not set
-/// `CQE_SKIP_SUCCESS`.
+/// `CQE_SKIP_SUCCESS`. If `result_is_fd` returns true, every non-negative
+/// result of the operation's completions must be a new file descriptor that
+/// nothing else owns (not a direct descriptor).
 pub unsafe trait Operation: Any {
     /// The entry to submit (called once, when pushed, on the value the
     /// ring then keeps).
@@ -121,6 +123,12 @@ pub unsafe trait Operation: Any {
     /// The buffer ring this operation selects from, if any.
     fn buf_ring(&self) -> Option<&Rc<BufRing>> {
         None
+    }
+
+    /// Whether a non-negative result is a new file descriptor, which the
+    /// completion then owns ([`Completion::take_fd`]).
+    fn result_is_fd(&self) -> bool {
+        false
     }
 }
 
@@ -132,6 +140,8 @@ pub trait Store: sealed::Sealed + 'static {
     fn entry(&mut self) -> squeue::Entry;
     /// The buffer ring; see [`Operation::buf_ring`].
     fn buf_ring(&self) -> Option<&Rc<BufRing>>;
+    /// See [`Operation::result_is_fd`].
+    fn result_is_fd(&self) -> bool;
 }
 
 mod sealed {
@@ -149,6 +159,10 @@ impl<O: Operation> Store for O {
     fn buf_ring(&self) -> Option<&Rc<BufRing>> {
         Operation::buf_ring(self)
     }
+    #[inline(always)]
+    fn result_is_fd(&self) -> bool {
+        Operation::result_is_fd(self)
+    }
 }
 
 impl Store for Box<dyn Operation> {
@@ -159,6 +173,10 @@ impl Store for Box<dyn Operation> {
     #[inline]
     fn buf_ring(&self) -> Option<&Rc<BufRing>> {
         (**self).buf_ring()
+    }
+    #[inline]
+    fn result_is_fd(&self) -> bool {
+        (**self).result_is_fd()
     }
 }
 
@@ -189,6 +207,13 @@ impl Token {
     /// The raw value, as it travels in `user_data`.
     pub fn raw(self) -> u64 {
         self.0
+    }
+    /// A small index, unique among the ring's operations in flight and
+    /// reused after this one's final completion: dense from 0, so a caller
+    /// can keep per-operation state in a `Vec` indexed by it (multishot
+    /// completions do not carry their operation; this says which it is).
+    pub fn slot(self) -> usize {
+        self.index()
     }
 }
 
@@ -262,6 +287,12 @@ macro_rules! operations {
             fn buf_ring(&self) -> ::core::option::Option<&::std::rc::Rc<$crate::buf_ring::BufRing>> {
                 match self {
                     $( $name::$variant(op) => $crate::owned::Operation::buf_ring(op), )+
+                }
+            }
+            #[inline(always)]
+            fn result_is_fd(&self) -> bool {
+                match self {
+                    $( $name::$variant(op) => $crate::owned::Operation::result_is_fd(op), )+
                 }
             }
         }

@@ -225,8 +225,9 @@ pub struct Accept {
 }
 
 impl Accept {
-    /// Accepts one connection on listener `fd` (the result is the new fd,
-    /// which the caller then owns).
+    /// Accepts one connection on listener `fd` (`SOCK_CLOEXEC`); each
+    /// completion's [`take_fd`](super::Completion::take_fd) gives the new
+    /// connection, and dropping the completion closes it.
     pub fn new(fd: &impl AsRawFd) -> Self {
         Accept {
             target: Target::Fd(fd.as_raw_fd()),
@@ -240,11 +241,16 @@ impl Accept {
     }
 }
 
-// SAFETY: records no peer address: points to nothing.
+// SAFETY: records no peer address: points to nothing. It accepts into the
+// normal fd table (no direct descriptor), so a non-negative result is a new
+// descriptor nobody else owns.
 unsafe impl Operation for Accept {
     fn entry(&mut self) -> squeue::Entry {
         let a = opcode::Accept::new(self.target).flags(0o2000000);
         if self.multishot { a.multishot() } else { a }.build()
+    }
+    fn result_is_fd(&self) -> bool {
+        true
     }
 }
 

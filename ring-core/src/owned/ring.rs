@@ -236,7 +236,7 @@ pub struct Completions<'a, S: Store = Box<dyn Operation>> {
 impl<S: Store> Iterator for Completions<'_, S> {
     type Item = Completion<S>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Completion<S>> {
         let cqe = self.cq.next()?;
         Some(self.table.complete(cqe))

@@ -11,6 +11,7 @@
 //!   `free_head`; `free_head == slots.len()` means the list is empty and the
 //!   next insert grows the vector.
 
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::rc::Rc;
 
 use super::completion::{buffer_len, Completion, Held};
@@ -131,7 +132,21 @@ impl<S: Store> Table<S> {
                 held = hold_buffer(ring, cqe);
             }
         }
-        Completion::new(cqe, op, held)
+        let res = cqe.raw_result();
+        let mut fd = None;
+        if res >= 0 {
+            // Constant false for operations that never create descriptors.
+            let creates_fd = match &op {
+                Some(op) => op.result_is_fd(),
+                None => cqe.more() && self.get(token).is_some_and(Store::result_is_fd),
+            };
+            if creates_fd {
+                // SAFETY: the operation's contract (`result_is_fd`) makes a
+                // non-negative result a new descriptor nobody else owns.
+                fd = Some(unsafe { OwnedFd::from_raw_fd(res) });
+            }
+        }
+        Completion::new(cqe, op, held, fd)
     }
 
     /// Takes every operation out, for the ring's drop to leak: the kernel
