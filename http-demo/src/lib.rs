@@ -27,6 +27,7 @@ pub mod parse;
 pub mod response;
 pub mod server;
 pub mod signals;
+mod worker;
 
 pub use config::Config;
 pub use handler::{fibonacci, Handler, HandlerError};

@@ -108,14 +108,20 @@ impl<S: Store> Ring<S> {
     /// still full the operation comes back in [`Full`].
     #[inline]
     pub fn push<T: Into<S>>(&mut self, op: T) -> Result<Token, Full<T>> {
-        if !self.ring.submission().has_room() && !self.make_room(1) {
-            return Err(Full(op));
+        let mut sq = self.ring.submission();
+        if !sq.has_room() {
+            drop(sq);
+            if !self.make_room(1) {
+                return Err(Full(op));
+            }
+            sq = self.ring.submission();
         }
         let (entry, token) = self.table.admit(op.into());
-        let mut sq = self.ring.submission();
         // SAFETY: the entry points only into memory the operation owns
         // (Operation's contract), which the table keeps until its final
-        // completion; there is room (checked above, nothing pushed since).
+        // completion; there is room (checked on this view, or by
+        // `make_room` just before it was taken), and nothing was pushed
+        // since.
         unsafe { sq.push_unchecked(&entry) };
         Ok(token)
     }

@@ -119,32 +119,30 @@ impl<S: Store> Table<S> {
     #[inline(always)]
     pub(super) fn complete(&mut self, cqe: cqueue::Entry) -> Completion<S> {
         let token = Token(cqe.user_data());
-        let op = if cqe.more() { None } else { self.remove(token) };
+        let more = cqe.more();
+        let op = if more { None } else { self.remove(token) };
+        // The operation this completion is for: handed back (final), or
+        // still in its slot (a multishot or zero-copy completion).
+        let live = match &op {
+            Some(op) => Some(op),
+            None if more => self.get(token),
+            None => None,
+        };
         let mut held = None;
         if cqe.raw_flags() & cqueue::Flags::BUFFER.bits() != 0 {
             // For operations that never select buffers `buf_ring` is a
             // constant `None` and this whole branch folds away.
-            let ring = match &op {
-                Some(op) => op.buf_ring(),
-                None => self.get(token).and_then(Store::buf_ring),
-            };
-            if let Some(ring) = ring {
+            if let Some(ring) = live.and_then(Store::buf_ring) {
                 held = hold_buffer(ring, cqe);
             }
         }
         let res = cqe.raw_result();
         let mut fd = None;
-        if res >= 0 {
-            // Constant false for operations that never create descriptors.
-            let creates_fd = match &op {
-                Some(op) => op.result_is_fd(),
-                None => cqe.more() && self.get(token).is_some_and(Store::result_is_fd),
-            };
-            if creates_fd {
-                // SAFETY: the operation's contract (`result_is_fd`) makes a
-                // non-negative result a new descriptor nobody else owns.
-                fd = Some(unsafe { OwnedFd::from_raw_fd(res) });
-            }
+        // Constant false for operations that never create descriptors.
+        if res >= 0 && live.is_some_and(Store::result_is_fd) {
+            // SAFETY: the operation's contract (`result_is_fd`) makes a
+            // non-negative result a new descriptor nobody else owns.
+            fd = Some(unsafe { OwnedFd::from_raw_fd(res) });
         }
         Completion::new(cqe, op, held, fd)
     }
