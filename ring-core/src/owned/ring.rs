@@ -172,6 +172,21 @@ impl<S: Store> Ring<S> {
         self.ring.submitter().submit_and_wait_timeout(want, timeout)
     }
 
+    /// Submits and waits for `want` completions or `timeout`, returning
+    /// early once `min_wait` has passed and any completion is ready; see
+    /// [`Submitter::submit_and_wait_with`](crate::Submitter::submit_and_wait_with)
+    /// (`min_wait` needs Linux 6.12).
+    pub fn submit_and_wait_with(
+        &mut self,
+        want: usize,
+        timeout: Duration,
+        min_wait: Option<Duration>,
+    ) -> Result<usize, SubmitError> {
+        self.ring
+            .submitter()
+            .submit_and_wait_with(want, timeout, min_wait)
+    }
+
     /// Cancels the operation `token` (its completion reports `ECANCELED`).
     pub fn cancel(&mut self, token: Token) -> Result<Token, Full<AsyncCancel>>
     where
