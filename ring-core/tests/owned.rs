@@ -387,3 +387,155 @@ fn typed_ring_drop_with_operations_in_flight() {
     }
     assert_eq!(drops.load(Ordering::SeqCst), 4, "each buffer freed once");
 }
+
+/// Vectored operations own their iovec array and buffers.
+#[test]
+fn vectored_write_and_read() {
+    let (path, file) = common::temp_file("owned-vec");
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(owned::Writev::new(
+        &file,
+        vec![b"hello ".to_vec(), b"world".to_vec()],
+    ))
+    .unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(11));
+    let w: owned::Writev = c.take_op().unwrap();
+    assert_eq!(w.into_bufs(), vec![b"hello ".to_vec(), b"world".to_vec()]);
+    ring.push(owned::Readv::new(&file, vec![vec![0u8; 3], vec![0u8; 8]]))
+        .unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(11));
+    let r: owned::Readv = c.take_op().unwrap();
+    assert_eq!(r.into_bufs(), vec![b"hel".to_vec(), b"lo world".to_vec()]);
+    std::fs::remove_file(path).unwrap();
+}
+
+/// Connect and accept own their socket addresses; the accepted peer is
+/// the connecting socket's address.
+#[test]
+fn connect_and_accept_with_peer_address() {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    let ta = ring.push(owned::AcceptPeer::new(&l)).unwrap();
+    let tc = ring
+        .push(owned::Connect::new(&client, l.local_addr().unwrap()))
+        .unwrap();
+    let mut cs = wait_all(&mut ring, 2);
+    let conn = cs.iter().find(|c| c.token() == tc).unwrap();
+    assert_eq!(conn.result(), Ok(0));
+    let acc = cs.iter_mut().find(|c| c.token() == ta).unwrap();
+    let fd = acc.take_fd().expect("the accepted connection");
+    let op: owned::AcceptPeer = acc.take_op().unwrap();
+    let local = rustix::net::getsockname(&client).unwrap();
+    let local = std::net::SocketAddr::try_from(local).unwrap();
+    assert_eq!(op.peer_addr(), Some(local));
+    // And the two ends talk: a message of two buffers arrives whole.
+    drop(cs);
+    ring.push(owned::SendMsg::new(
+        &client,
+        vec![b"ab".to_vec(), b"cd".to_vec()],
+    ))
+    .unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(4));
+    let sent: owned::SendMsg = c.take_op().unwrap();
+    assert_eq!(sent.into_bufs().concat(), b"abcd");
+    let mut got = [0u8; 4];
+    std::io::Read::read_exact(&mut TcpStream::from(fd), &mut got).unwrap();
+    assert_eq!(&got, b"abcd");
+}
+
+/// sendmsg to an address and recvmsg recording the sender, on UDP.
+#[test]
+fn datagram_messages_carry_addresses() {
+    let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    let tr = ring
+        .push(owned::RecvMsg::new(&b, vec![vec![0u8; 2], vec![0u8; 16]]))
+        .unwrap();
+    ring.push(owned::SendMsg::to(
+        &a,
+        vec![b"da".to_vec(), b"tagram".to_vec()],
+        b.local_addr().unwrap(),
+    ))
+    .unwrap();
+    let mut cs = wait_all(&mut ring, 2);
+    let rc = cs.iter_mut().find(|c| c.token() == tr).unwrap();
+    assert_eq!(rc.result(), Ok(8));
+    let r: owned::RecvMsg = rc.take_op().unwrap();
+    assert_eq!(r.from_addr(), Some(a.local_addr().unwrap()));
+    let bufs = r.into_bufs();
+    assert_eq!(&bufs[0], b"da");
+    assert_eq!(&bufs[1][..6], b"tagram");
+}
+
+/// Path operations own a NUL-terminated copy of the path; an open's
+/// descriptor comes back owned.
+#[test]
+fn paths_mkdir_open_unlink() {
+    let dir = common::temp_path("owned-dir");
+    let file = dir.join("f");
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(owned::Mkdir::new(&dir, 0o755).unwrap()).unwrap();
+    assert_eq!(wait_all(&mut ring, 1)[0].result(), Ok(0));
+    assert!(dir.is_dir());
+    const O_WRONLY_CREAT: u32 = 0o1 | 0o100;
+    ring.push(owned::Open::new(&file, O_WRONLY_CREAT, 0o644).unwrap())
+        .unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    let fd = c.take_fd().expect("an opened file");
+    std::io::Write::write_all(&mut std::fs::File::from(fd), b"x").unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    let tf = ring.push(owned::Unlink::new(&file).unwrap()).unwrap();
+    let td = ring.push(owned::Unlink::new(&dir).unwrap().dir()).unwrap();
+    // The second may run before the first has removed the file: retry it.
+    let cs = wait_all(&mut ring, 2);
+    let result = |t| cs.iter().find(|c| c.token() == t).unwrap().result();
+    assert_eq!(result(tf), Ok(0));
+    if result(td).is_err() {
+        ring.push(owned::Unlink::new(&dir).unwrap().dir()).unwrap();
+        assert_eq!(wait_all(&mut ring, 1)[0].result(), Ok(0));
+    }
+    assert!(!dir.exists());
+    assert!(
+        owned::Open::new("a\0b", 0, 0).is_err(),
+        "a NUL in a path is refused"
+    );
+}
+
+/// Registered buffers are lent one operation at a time and come back.
+#[test]
+fn fixed_buffers_are_lent_and_returned() {
+    let (path, file) = common::temp_file("owned-fixed");
+    let mut ring = Ring::new(8).unwrap();
+    let pool = owned::FixedBufs::register(ring.raw(), 2, 4096).unwrap();
+    let mut w = pool.take().unwrap();
+    let r = pool.take().unwrap();
+    assert!(pool.take().is_none(), "two buffers, both lent");
+    w.set_len(5);
+    w.copy_from_slice(b"fixed");
+    ring.push(owned::WriteFixed::new(&file, w)).unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(5));
+    drop(c.take_op::<owned::WriteFixed>().unwrap().into_buf());
+    assert_eq!(pool.available(), 1, "the written buffer is back");
+    ring.push(owned::ReadFixed::new(&file, r)).unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(5));
+    let r = c.take_op::<owned::ReadFixed>().unwrap().into_buf();
+    assert_eq!(&r[..5], b"fixed");
+    drop(r);
+    drop(ring); // the pool outlives the ring and unregisters through its own fd
+    assert_eq!(pool.available(), 2);
+    std::fs::remove_file(path).unwrap();
+}

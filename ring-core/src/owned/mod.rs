@@ -92,11 +92,17 @@ use crate::buf_ring::BufRing;
 use crate::squeue;
 
 mod completion;
+mod fixed;
+mod fs;
+mod net;
 mod ops;
 mod ring;
 mod table;
 
 pub use completion::{Completion, OwnedBuf};
+pub use fixed::{FixedBuf, FixedBufs, ReadFixed, WriteFixed};
+pub use fs::{Mkdir, Open, Readv, Unlink, Writev};
+pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
 pub use ops::{
     Accept, AsyncCancel, Close, IoBuf, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
     Shutdown, Timeout, Write,
