@@ -355,14 +355,41 @@ unsafe impl ring_core::owned::IoBuf for Counted {
     }
 }
 
+ring_core::operations! {
+    /// The operations `owned_drop` puts on a typed ring.
+    enum FuzzOp {
+        Read(ring_core::owned::Read<Counted>),
+        Recv(ring_core::owned::Recv<Counted>),
+        Multi(ring_core::owned::RecvMulti),
+        Timeout(ring_core::owned::Timeout),
+        Nop(ring_core::owned::Nop),
+    }
+}
+
 /// `owned_drop`: a program of owned operations (reads on a pipe, receives,
 /// multishot receives on a buffer ring, timeouts, NOPs, writes that complete
 /// some reads, submits and partial reaps), then the ring is dropped with
 /// whatever is in flight. Every buffer must be freed exactly once, after the
 /// kernel is done (AddressSanitizer, the fuzzer's default, catches a use
-/// after free), and the drop must finish promptly.
+/// after free), and the drop must finish promptly. The program runs twice:
+/// on a boxed ring and on a typed one.
 pub fn owned_drop(data: &[u8]) {
-    use ring_core::owned::{self, Read, Recv, RecvMulti, Ring, Timeout};
+    let boxed: ring_core::owned::Ring = ring_core::owned::Ring::new(16).expect("ring");
+    owned_program(boxed, data);
+    let typed = ring_core::owned::Ring::<FuzzOp>::typed(16).expect("ring");
+    owned_program(typed, data);
+}
+
+fn owned_program<S>(mut ring: ring_core::owned::Ring<S>, data: &[u8])
+where
+    S: ring_core::owned::Store,
+    ring_core::owned::Read<Counted>: Into<S>,
+    ring_core::owned::Recv<Counted>: Into<S>,
+    ring_core::owned::RecvMulti: Into<S>,
+    ring_core::owned::Timeout: Into<S>,
+    ring_core::owned::Nop: Into<S>,
+{
+    use ring_core::owned::{self, Read, Recv, RecvMulti, Timeout};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -372,7 +399,6 @@ pub fn owned_drop(data: &[u8]) {
     let (mut tx, rx) = std::os::unix::net::UnixStream::pair().expect("socketpair");
     let start = Instant::now();
     {
-        let mut ring = Ring::new(16).expect("ring");
         let bufs = std::rc::Rc::new(
             BufRing::builder(2, 4, 32)
                 .build(ring.raw())
@@ -428,6 +454,7 @@ pub fn owned_drop(data: &[u8]) {
         // Drop the ring (and the last handle to the buffer ring in our
         // hands) with everything still in flight.
         drop(bufs);
+        drop(ring);
     }
     assert_eq!(
         drops.load(Ordering::SeqCst),
