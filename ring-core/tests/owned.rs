@@ -539,3 +539,23 @@ fn fixed_buffers_are_lent_and_returned() {
     assert_eq!(pool.available(), 2);
     std::fs::remove_file(path).unwrap();
 }
+
+/// Owned operations take registered files (`types::Fixed`) as well as
+/// descriptors.
+#[test]
+fn registered_files_are_targets_too() {
+    use std::os::fd::AsRawFd;
+    let (path, file) = common::temp_file("owned-regfile");
+    std::fs::write(&path, b"registered").unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    ring.raw()
+        .submitter()
+        .register_files(&[file.as_raw_fd()])
+        .unwrap();
+    ring.push(Read::new(ring_core::types::Fixed(0), vec![0u8; 10]))
+        .unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.result(), Ok(10));
+    assert_eq!(c.take_op::<Read>().unwrap().into_buf(), b"registered");
+    std::fs::remove_file(path).unwrap();
+}

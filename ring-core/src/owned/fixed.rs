@@ -12,7 +12,7 @@
 //!   unregistered or freed under an operation in flight.
 
 use std::cell::RefCell;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 
 use rustix::io_uring::{iovec, IoringRegisterOp};
@@ -202,9 +202,9 @@ pub struct ReadFixed {
 
 impl ReadFixed {
     /// Reads from `fd` into `buf`.
-    pub fn new(fd: &impl AsRawFd, buf: FixedBuf) -> Self {
+    pub fn new(fd: impl Into<Target>, buf: FixedBuf) -> Self {
         ReadFixed {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             buf,
             offset: 0,
         }
@@ -244,9 +244,9 @@ pub struct WriteFixed {
 
 impl WriteFixed {
     /// Writes `buf` to `fd`.
-    pub fn new(fd: &impl AsRawFd, buf: FixedBuf) -> Self {
+    pub fn new(fd: impl Into<Target>, buf: FixedBuf) -> Self {
         WriteFixed {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             buf,
             offset: 0,
         }

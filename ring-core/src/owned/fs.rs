@@ -7,7 +7,7 @@
 //! operation moves.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -32,9 +32,9 @@ pub struct Readv<B: IoBuf = Vec<u8>> {
 
 impl<B: IoBuf> Readv<B> {
     /// Reads from `fd` into `bufs`, filling each before the next.
-    pub fn new(fd: &impl AsRawFd, bufs: Vec<B>) -> Self {
+    pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
         Readv {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             data: Vectored::new(bufs),
             offset: 0,
         }
@@ -71,9 +71,9 @@ pub struct Writev<B: IoBuf = Vec<u8>> {
 
 impl<B: IoBuf> Writev<B> {
     /// Writes `bufs` to `fd`, one after the other.
-    pub fn new(fd: &impl AsRawFd, bufs: Vec<B>) -> Self {
+    pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
         Writev {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             data: Vectored::new(bufs),
             offset: 0,
         }

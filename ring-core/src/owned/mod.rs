@@ -21,6 +21,15 @@
 //! within [`Ring::set_drop_timeout`] (default 1 s), the remaining operations
 //! are **leaked**, never freed: the kernel may still write to them.
 //!
+//! Operations take their file as `&impl AsRawFd` (a `File`, a socket, an
+//! `OwnedFd`) or as a registered file ([`types::Fixed`](crate::types::Fixed)).
+//! Besides single buffers they own iovec arrays ([`Readv`], [`Writev`]),
+//! socket addresses ([`Connect`], [`AcceptPeer`]), message headers
+//! ([`SendMsg`], [`RecvMsg`]), paths ([`Open`], [`Unlink`], [`Mkdir`]) and
+//! registered buffers ([`FixedBufs`], [`ReadFixed`], [`WriteFixed`]).
+//! Descriptors an operation creates come back owned
+//! ([`Completion::take_fd`]).
+//!
 //! `CQE_SKIP_SUCCESS` is not offered here: an operation whose completion is
 //! skipped could never be handed back.
 //!

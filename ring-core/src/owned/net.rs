@@ -7,7 +7,6 @@
 //! the operation owns, so it stays put while the operation moves.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::AsRawFd;
 
 use rustix::io_uring::{iovec, MsgHdr};
 use rustix::net::RecvFlags;
@@ -117,9 +116,9 @@ pub struct Connect {
 
 impl Connect {
     /// Connects `fd` to `addr`.
-    pub fn new(fd: &impl AsRawFd, addr: SocketAddr) -> Self {
+    pub fn new(fd: impl Into<Target>, addr: SocketAddr) -> Self {
         Connect {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             addr: SockAddr::from_std(addr),
         }
     }
@@ -145,9 +144,9 @@ pub struct AcceptPeer {
 
 impl AcceptPeer {
     /// Accepts on listener `fd` (`SOCK_CLOEXEC`).
-    pub fn new(fd: &impl AsRawFd) -> Self {
+    pub fn new(fd: impl Into<Target>) -> Self {
         AcceptPeer {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             peer: SockAddr::empty(),
         }
     }
@@ -283,16 +282,16 @@ pub struct SendMsg<B: IoBuf = Vec<u8>> {
 
 impl<B: IoBuf> SendMsg<B> {
     /// Sends `bufs`, in order, on socket `fd`.
-    pub fn new(fd: &impl AsRawFd, bufs: Vec<B>) -> Self {
+    pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
         SendMsg {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             msg: Message::new(bufs, None),
         }
     }
     /// Sends `bufs` to `addr` (unconnected datagram sockets).
-    pub fn to(fd: &impl AsRawFd, bufs: Vec<B>, addr: SocketAddr) -> Self {
+    pub fn to(fd: impl Into<Target>, bufs: Vec<B>, addr: SocketAddr) -> Self {
         SendMsg {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             msg: Message::new(bufs, Some(SockAddr::from_std(addr))),
         }
     }
@@ -322,9 +321,9 @@ pub struct RecvMsg<B: IoBuf = Vec<u8>> {
 
 impl<B: IoBuf> RecvMsg<B> {
     /// Receives into `bufs`, in order, from socket `fd`.
-    pub fn new(fd: &impl AsRawFd, bufs: Vec<B>) -> Self {
+    pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
         RecvMsg {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             msg: Message::new(bufs, Some(SockAddr::empty())),
         }
     }

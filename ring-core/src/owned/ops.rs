@@ -5,7 +5,7 @@
 //! operation owns (the `Operation` contract), never into the operation's own
 //! bytes, so moving an operation into the ring's table keeps its entry valid.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -84,8 +84,8 @@ macro_rules! buf_op {
 
         impl<B: IoBuf> $name<B> {
             #[doc = $new_doc]
-            pub fn new(fd: &impl AsRawFd, buf: B) -> Self {
-                $name { target: Target::Fd(fd.as_raw_fd()), buf, $($offset: 0,)? }
+            pub fn new(fd: impl Into<Target>, buf: B) -> Self {
+                $name { target: fd.into(), buf, $($offset: 0,)? }
             }
             /// The buffer back.
             pub fn into_buf(self) -> B {
@@ -162,9 +162,9 @@ pub struct RecvMulti {
 
 impl RecvMulti {
     /// Receives from `fd` into buffers of `bufs`.
-    pub fn new(fd: &impl AsRawFd, bufs: Rc<BufRing>) -> Self {
+    pub fn new(fd: impl Into<Target>, bufs: Rc<BufRing>) -> Self {
         RecvMulti {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             bufs,
         }
     }
@@ -228,9 +228,9 @@ impl Accept {
     /// Accepts one connection on listener `fd` (`SOCK_CLOEXEC`); each
     /// completion's [`take_fd`](super::Completion::take_fd) gives the new
     /// connection, and dropping the completion closes it.
-    pub fn new(fd: &impl AsRawFd) -> Self {
+    pub fn new(fd: impl Into<Target>) -> Self {
         Accept {
-            target: Target::Fd(fd.as_raw_fd()),
+            target: fd.into(),
             multishot: false,
         }
     }
@@ -318,8 +318,8 @@ impl AsyncCancel {
         AsyncCancel(CancelBy::UserData(token.raw()))
     }
     /// Cancels every in-flight operation on `fd`.
-    pub fn all_on_fd(fd: &impl AsRawFd) -> Self {
-        AsyncCancel(CancelBy::Fd(Fd(fd.as_raw_fd()).into()))
+    pub fn all_on_fd(fd: impl Into<Target>) -> Self {
+        AsyncCancel(CancelBy::Fd(fd.into()))
     }
 }
 
@@ -363,15 +363,15 @@ unsafe impl Operation for Close {
 /// completes.
 #[derive(Debug)]
 pub struct Shutdown {
-    fd: RawFd,
+    target: Target,
     how: i32,
 }
 
 impl Shutdown {
     /// Shuts down `how` of socket `fd`.
-    pub fn new(fd: &impl AsRawFd, how: i32) -> Self {
+    pub fn new(fd: impl Into<Target>, how: i32) -> Self {
         Shutdown {
-            fd: fd.as_raw_fd(),
+            target: fd.into(),
             how,
         }
     }
@@ -380,6 +380,6 @@ impl Shutdown {
 // SAFETY: points to nothing.
 unsafe impl Operation for Shutdown {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Shutdown::new(Fd(self.fd), self.how).build()
+        opcode::Shutdown::new(self.target, self.how).build()
     }
 }
