@@ -246,8 +246,12 @@ fn tree(pid: u32) -> Vec<u32> {
 }
 
 /// user+sys CPU seconds of a process tree.
-fn cpu_secs(pid: u32) -> f64 {
-    tree(pid).into_iter().map(benches::procfs::cpu_secs).sum()
+/// (user, sys) CPU seconds of a process and its descendants.
+fn cpu_secs(pid: u32) -> (f64, f64) {
+    tree(pid)
+        .into_iter()
+        .map(benches::procfs::user_sys_secs)
+        .fold((0.0, 0.0), |(u, s), (u1, s1)| (u + u1, s + s1))
 }
 
 /// Resident memory of a process tree, in KiB.
@@ -264,6 +268,8 @@ struct Sample {
     non2xx: u64,
     requests: u64,
     cpu_us_per_req: f64,
+    /// The kernel's share of `cpu_us_per_req`.
+    sys_us_per_req: f64,
 }
 
 fn parse_latency(v: &str) -> f64 {
@@ -387,10 +393,12 @@ fn main() {
                 stop(child);
                 match sample {
                     Some(mut s) => {
-                        s.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / s.requests as f64;
+                        let per_req = |secs: f64| secs * 1e6 / s.requests as f64;
+                        s.cpu_us_per_req = per_req(cpu1.0 + cpu1.1 - cpu0.0 - cpu0.1);
+                        s.sys_us_per_req = per_req(cpu1.1 - cpu0.1);
                         println!(
-                            "round {round} {sc:<8} {:<13} {:>9.0} req/s  p50 {:>7.0} us  p99 {:>7.0} us  cpu {:>6.2} us/req  err {} non2xx {}",
-                            peer.name, s.rps, s.p50_us, s.p99_us, s.cpu_us_per_req, s.errors, s.non2xx
+                            "round {round} {sc:<8} {:<13} {:>9.0} req/s  p50 {:>7.0} us  p99 {:>7.0} us  cpu {:>6.2} us/req (sys {:>6.2})  err {} non2xx {}",
+                            peer.name, s.rps, s.p50_us, s.p99_us, s.cpu_us_per_req, s.sys_us_per_req, s.errors, s.non2xx
                         );
                         samples.entry((sc, peer.name)).or_default().push(s);
                     }
@@ -430,7 +438,7 @@ fn med(
 
 fn summarise(samples: &BTreeMap<(&str, &str), Vec<Sample>>, peers: &[Peer]) -> String {
     let mut t = String::from(
-        "| scenario | server | req/s | p50 µs | p99 µs | CPU µs/req | errors | non-2xx |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | server | req/s | p50 µs | p99 µs | CPU µs/req | of which sys | errors | non-2xx |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for &(sc, _, _) in SCENARIOS {
         for p in peers {
@@ -439,12 +447,13 @@ fn summarise(samples: &BTreeMap<(&str, &str), Vec<Sample>>, peers: &[Peer]) -> S
             };
             let m = |f: fn(&Sample) -> f64| median(v.iter().map(f).collect());
             t.push_str(&format!(
-                "| {sc} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {} | {} |\n",
+                "| {sc} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} |\n",
                 p.name,
                 m(|s| s.rps),
                 m(|s| s.p50_us),
                 m(|s| s.p99_us),
                 m(|s| s.cpu_us_per_req),
+                m(|s| s.sys_us_per_req),
                 v.iter().map(|s| s.errors).sum::<u64>(),
                 v.iter().map(|s| s.non2xx).sum::<u64>(),
             ));
