@@ -191,34 +191,46 @@ impl std::fmt::Debug for FixedBuf {
     }
 }
 
-/// Reads into a registered buffer (`IORING_OP_READ_FIXED`), up to its
-/// length.
-#[derive(Debug)]
-pub struct ReadFixed {
-    target: Target,
-    buf: FixedBuf,
-    offset: u64,
+/// Declares a fixed-buffer file operation: the struct (which owns the
+/// lent buffer), `new`, `offset` and `into_buf`. Each `entry` is written
+/// out below it.
+macro_rules! fixed_op {
+    ($(#[$doc:meta])* $name:ident, $new_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            target: Target,
+            buf: FixedBuf,
+            offset: u64,
+        }
+
+        impl $name {
+            #[doc = $new_doc]
+            pub fn new(fd: impl Into<Target>, buf: FixedBuf) -> Self {
+                $name { target: fd.into(), buf, offset: 0 }
+            }
+            /// The file offset (default 0; `u64::MAX`: the current position).
+            pub fn offset(mut self, offset: u64) -> Self {
+                self.offset = offset;
+                self
+            }
+            /// The buffer back.
+            pub fn into_buf(self) -> FixedBuf {
+                self.buf
+            }
+            fn len32(&self) -> u32 {
+                u32::try_from(self.buf.len).unwrap_or(u32::MAX)
+            }
+        }
+    };
 }
 
-impl ReadFixed {
-    /// Reads from `fd` into `buf`.
-    pub fn new(fd: impl Into<Target>, buf: FixedBuf) -> Self {
-        ReadFixed {
-            target: fd.into(),
-            buf,
-            offset: 0,
-        }
-    }
-    /// The file offset (default 0; `u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> FixedBuf {
-        self.buf
-    }
-}
+fixed_op!(
+    /// Reads into a registered buffer (`IORING_OP_READ_FIXED`), up to its
+    /// length.
+    ReadFixed,
+    "Reads from `fd` into `buf`."
+);
 
 // SAFETY: the entry points into the registered buffer the operation holds
 // exclusively, which the pool keeps allocated and registered while the
@@ -227,46 +239,22 @@ impl ReadFixed {
 // registered buffer it names: it writes only into memory this buffer covers.
 unsafe impl Operation for ReadFixed {
     fn entry(&mut self) -> squeue::Entry {
-        let len = u32::try_from(self.buf.len).unwrap_or(u32::MAX);
-        opcode::ReadFixed::new(self.target, self.buf.ptr(), len, self.buf.index)
+        opcode::ReadFixed::new(self.target, self.buf.ptr(), self.len32(), self.buf.index)
             .offset(self.offset)
             .build()
     }
 }
 
-/// Writes a registered buffer (`IORING_OP_WRITE_FIXED`), its length.
-#[derive(Debug)]
-pub struct WriteFixed {
-    target: Target,
-    buf: FixedBuf,
-    offset: u64,
-}
-
-impl WriteFixed {
-    /// Writes `buf` to `fd`.
-    pub fn new(fd: impl Into<Target>, buf: FixedBuf) -> Self {
-        WriteFixed {
-            target: fd.into(),
-            buf,
-            offset: 0,
-        }
-    }
-    /// The file offset (default 0; `u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> FixedBuf {
-        self.buf
-    }
-}
+fixed_op!(
+    /// Writes a registered buffer (`IORING_OP_WRITE_FIXED`), its length.
+    WriteFixed,
+    "Writes `buf` to `fd`."
+);
 
 // SAFETY: as for ReadFixed; the kernel only reads the buffer.
 unsafe impl Operation for WriteFixed {
     fn entry(&mut self) -> squeue::Entry {
-        let len = u32::try_from(self.buf.len).unwrap_or(u32::MAX);
-        opcode::WriteFixed::new(self.target, self.buf.ptr(), len, self.buf.index)
+        opcode::WriteFixed::new(self.target, self.buf.ptr(), self.len32(), self.buf.index)
             .offset(self.offset)
             .build()
     }

@@ -22,77 +22,67 @@ use crate::types::Target;
 const AT_FDCWD: RawFd = -100;
 const O_CLOEXEC: u32 = 0o2000000;
 
-/// Reads into several owned buffers in order (`readv`).
-#[derive(Debug)]
-pub struct Readv<B: IoBuf = Vec<u8>> {
-    target: Target,
-    data: Vectored<B>,
-    offset: u64,
+/// Declares a vectored file operation: the struct (which owns the buffers
+/// and their iovec array), `new`, `offset` and `into_bufs`. Each `entry`
+/// is written out below it.
+macro_rules! vectored_op {
+    ($(#[$doc:meta])* $name:ident, $new_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name<B: IoBuf = Vec<u8>> {
+            target: Target,
+            data: Vectored<B>,
+            offset: u64,
+        }
+
+        impl<B: IoBuf> $name<B> {
+            #[doc = $new_doc]
+            pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
+                $name { target: fd.into(), data: Vectored::new(bufs), offset: 0 }
+            }
+            /// The file offset (default 0; `u64::MAX`: the current position).
+            pub fn offset(mut self, offset: u64) -> Self {
+                self.offset = offset;
+                self
+            }
+            /// The buffers back.
+            pub fn into_bufs(self) -> Vec<B> {
+                self.data.into_bufs()
+            }
+            fn count(&self) -> u32 {
+                u32::try_from(self.data.len()).unwrap_or(u32::MAX)
+            }
+        }
+    };
 }
 
-impl<B: IoBuf> Readv<B> {
-    /// Reads from `fd` into `bufs`, filling each before the next.
-    pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
-        Readv {
-            target: fd.into(),
-            data: Vectored::new(bufs),
-            offset: 0,
-        }
-    }
-    /// The file offset (default 0; `u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The buffers back.
-    pub fn into_bufs(self) -> Vec<B> {
-        self.data.into_bufs()
-    }
-}
+vectored_op!(
+    /// Reads into several owned buffers in order (`readv`).
+    Readv,
+    "Reads from `fd` into `bufs`, filling each before the next."
+);
 
 // SAFETY: the entry points to the boxed iovec array, whose entries point
 // into the owned buffers: all owned and stable.
 unsafe impl<B: IoBuf> Operation for Readv<B> {
     fn entry(&mut self) -> squeue::Entry {
-        let n = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
+        let n = self.count();
         opcode::Readv::new(self.target, self.data.iov_ptr(), n)
             .offset(self.offset)
             .build()
     }
 }
 
-/// Writes several owned buffers in order (`writev`).
-#[derive(Debug)]
-pub struct Writev<B: IoBuf = Vec<u8>> {
-    target: Target,
-    data: Vectored<B>,
-    offset: u64,
-}
-
-impl<B: IoBuf> Writev<B> {
-    /// Writes `bufs` to `fd`, one after the other.
-    pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
-        Writev {
-            target: fd.into(),
-            data: Vectored::new(bufs),
-            offset: 0,
-        }
-    }
-    /// The file offset (default 0; `u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The buffers back.
-    pub fn into_bufs(self) -> Vec<B> {
-        self.data.into_bufs()
-    }
-}
+vectored_op!(
+    /// Writes several owned buffers in order (`writev`).
+    Writev,
+    "Writes `bufs` to `fd`, one after the other."
+);
 
 // SAFETY: as for Readv; the kernel only reads the buffers.
 unsafe impl<B: IoBuf> Operation for Writev<B> {
     fn entry(&mut self) -> squeue::Entry {
-        let n = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
+        let n = self.count();
         opcode::Writev::new(self.target, self.data.iov_ptr(), n)
             .offset(self.offset)
             .build()
