@@ -431,3 +431,92 @@ fn error_close_never_disturbs_the_next_connection() {
         t.join().unwrap();
     }
 }
+
+/// A closing connection whose output far exceeds the socket buffers while
+/// the client does not read: everything still arrives before the EOF.
+#[test]
+fn a_large_output_before_close_arrives_whole() {
+    let srv = start();
+    let s = connect(srv.addr);
+    const N: usize = 20_000;
+    let mut batch = Vec::new();
+    for n in 0..N {
+        batch.extend(post(&(n % 90).to_string()));
+    }
+    batch.extend(b"POST /10 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || s.write_all(&batch).unwrap())
+    };
+    std::thread::sleep(Duration::from_millis(300)); // let the send buffer fill
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut r = BufReader::new(s);
+    for n in 0..N {
+        let resp = read_response(&mut r).unwrap_or_else(|| panic!("response {n}"));
+        assert_eq!(
+            resp.body_str(),
+            http_demo::fibonacci((n % 90) as i64).unwrap().to_string(),
+            "response {n}"
+        );
+    }
+    assert_eq!(read_response(&mut r).unwrap().body_str(), "55");
+    assert!(closed_by_server(&mut r), "the server closes after the last");
+    writer.join().unwrap();
+}
+
+/// The client resets the connection while the responses to its pipelined
+/// requests, the last asking to close, are still being sent: the server
+/// closes every such socket and goes on serving.
+#[test]
+fn reset_during_the_last_send_still_closes() {
+    let srv = start();
+    let before = open_sockets();
+    for _ in 0..20 {
+        let s = socket2_like_small_rcvbuf(srv.addr);
+        let mut batch = Vec::new();
+        // About 40 KiB of responses: under the output limit, so the last
+        // request is read, but far more than the client's 4 KiB receive
+        // buffer takes.
+        for n in 0..400 {
+            batch.extend(post(&(n % 90).to_string()));
+        }
+        batch.extend(b"POST /10 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        let _ = (&s).write_all(&batch);
+        std::thread::sleep(Duration::from_millis(20));
+        // SO_LINGER 0: close sends a reset.
+        rustix::net::sockopt::set_socket_linger(&s, Some(Duration::ZERO)).unwrap();
+        drop(s);
+    }
+    eventually(
+        Duration::from_secs(5),
+        "the server closed every reset connection",
+        || open_sockets() <= before,
+    );
+    assert_eq!(roundtrip(srv.addr, &post("12")).body_str(), "144");
+}
+
+/// Sockets open in this process (the server's listener and connections, and
+/// any client still open).
+fn open_sockets() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
+/// A connected client socket with a small receive buffer, so the server's
+/// sends stall.
+fn socket2_like_small_rcvbuf(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    sockopt::set_socket_recv_buffer_size(&fd, 4096).unwrap();
+    rustix::net::connect(&fd, &addr).unwrap();
+    std::net::TcpStream::from(fd)
+}

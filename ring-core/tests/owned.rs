@@ -559,3 +559,36 @@ fn registered_files_are_targets_too() {
     assert_eq!(c.take_op::<Read>().unwrap().into_buf(), b"registered");
     std::fs::remove_file(path).unwrap();
 }
+
+/// A linked pair runs in order; when the first fails, the second comes back
+/// with ECANCELED without running. A one-shot buffer-ring receive ends with
+/// its first completion.
+#[test]
+fn linked_pairs_and_one_shot_receives() {
+    let (r, w) = common::pipe();
+    let mut ring = Ring::new(8).unwrap();
+    let (tw, tr) = ring
+        .push_linked(Write::new(&w, b"x".to_vec()), Read::new(&r, vec![0u8; 1]))
+        .unwrap();
+    let mut cs = wait_all(&mut ring, 2);
+    assert_eq!(cs[0].token(), tw, "in order");
+    let read = cs.iter_mut().find(|c| c.token() == tr).unwrap();
+    assert_eq!(read.result(), Ok(1));
+    assert_eq!(read.take_op::<Read>().unwrap().into_buf(), b"x");
+    let bad = ring_core::types::Fd(-1);
+    let (_, tn) = ring
+        .push_linked(Read::new(bad, vec![0u8; 1]), owned::Nop)
+        .unwrap();
+    let cs = wait_all(&mut ring, 2);
+    let nop = cs.iter().find(|c| c.token() == tn).unwrap();
+    assert_eq!(nop.result(), Err(Errno::CANCELED));
+
+    let bufs = Rc::new(BufRing::builder(8, 4, 64).build(ring.raw()).unwrap());
+    let (mut client, server) = common::connected_pair();
+    ring.push(RecvMulti::new(&server, bufs).once()).unwrap();
+    client.write_all(b"one").unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert!(!c.more() && c.is_final(), "one completion only");
+    assert_eq!(&*c.take_buf().unwrap(), b"one");
+    assert_eq!(ring.in_flight(), 0);
+}

@@ -5,7 +5,7 @@
 //! operation owns (the `Operation` contract), never into the operation's own
 //! bytes, so moving an operation into the ring's table keeps its entry valid.
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -152,12 +152,14 @@ unsafe impl<B: IoBuf> Operation for Recv<B> {
 }
 
 /// A multishot receive into a [`BufRing`]: each completion carries an
-/// [`OwnedBuf`](super::OwnedBuf); the operation ends at the completion without `MORE`
-/// (EOF, an error, `ENOBUFS`, or cancellation).
+/// [`OwnedBuf`](super::OwnedBuf); the operation ends at the completion
+/// without `MORE` (EOF, an error, `ENOBUFS`, or cancellation). With
+/// [`once`](Self::once) it ends after the first receive.
 #[derive(Debug)]
 pub struct RecvMulti {
     target: Target,
     bufs: Rc<BufRing>,
+    multishot: bool,
 }
 
 impl RecvMulti {
@@ -166,7 +168,15 @@ impl RecvMulti {
         RecvMulti {
             target: fd.into(),
             bufs,
+            multishot: true,
         }
+    }
+
+    /// One receive only: the operation is done (and lets go of the
+    /// socket) with its first completion.
+    pub fn once(mut self) -> Self {
+        self.multishot = false;
+        self
     }
 }
 
@@ -174,9 +184,8 @@ impl RecvMulti {
 // its memory alive while the operation lives.
 unsafe impl Operation for RecvMulti {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Recv::with_buf_group(self.target, self.bufs.bgid())
-            .multishot()
-            .build()
+        let r = opcode::Recv::with_buf_group(self.target, self.bufs.bgid());
+        if self.multishot { r.multishot() } else { r }.build()
     }
     fn buf_ring(&self) -> Option<&Rc<BufRing>> {
         Some(&self.bufs)
@@ -345,6 +354,16 @@ impl Close {
     pub fn new(fd: std::os::fd::OwnedFd) -> Self {
         use std::os::fd::IntoRawFd;
         Close(fd.into_raw_fd())
+    }
+}
+
+/// The number of the descriptor to close: a close that comes back without
+/// having run (`ECANCELED`, as a linked close does when the operation before
+/// it failed) still owns an open descriptor, which other operations can go
+/// on using until the close is pushed again.
+impl AsRawFd for Close {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
     }
 }
 

@@ -137,15 +137,29 @@ impl<S: Store> Ring<S> {
     where
         LinkTimeout: Into<S>,
     {
+        self.push_linked(first, LinkTimeout::new(timeout))
+            .map_err(|Full((first, _))| Full(first))
+    }
+
+    /// Pushes `first` and `then` as a chain (`IO_LINK`): `then` starts
+    /// only after `first` has completed successfully; if `first` fails (for
+    /// reads, writes, sends and receives a short transfer counts as
+    /// failure) `then` completes with `ECANCELED` without running. Each is
+    /// released at its own completion. Both go in or, if the queue has no
+    /// room for two, both come back.
+    pub fn push_linked<T: Into<S>, U: Into<S>>(
+        &mut self,
+        first: T,
+        then: U,
+    ) -> Result<(Token, Token), Full<(T, U)>> {
         if !self.make_room(2) {
-            return Err(Full(first));
+            return Err(Full((first, then)));
         }
         let (e1, t1) = self.table.admit(first.into());
-        let (e2, t2) = self.table.admit(LinkTimeout::new(timeout).into());
+        let (e2, t2) = self.table.admit(then.into());
         let entries = [e1.flags(Flags::IO_LINK), e2];
-        // SAFETY: as in `push`; the link timeout's timespec is boxed inside
-        // its operation, which lives until the link timeout's completion.
-        // There is room for both (checked above).
+        // SAFETY: as in `push`, for both entries; there is room for both
+        // (checked above), so the chain is never cut at the queue's end.
         let pushed = unsafe { self.ring.submission().push_multiple(&entries) };
         debug_assert!(pushed.is_ok());
         Ok((t1, t2))
