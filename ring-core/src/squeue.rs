@@ -357,17 +357,12 @@ impl<'a> SubmissionQueue<'a> {
     /// leaked too.
     #[inline]
     pub unsafe fn push(&mut self, entry: &Entry) -> Result<(), PushError> {
-        if self.free() == 0 {
-            self.head = self.raw.head().load(Ordering::Acquire);
-            if self.free() == 0 {
-                return Err(PushError);
-            }
+        if !self.has_room() {
+            return Err(PushError);
         }
-        // SAFETY: the slot lies between the kernel's head and our tail (a
-        // free slot, checked above), which the kernel does not read until we
-        // publish the tail; it is in bounds of the SQE mapping.
-        unsafe { self.raw.slot(self.tail).write(*entry) };
-        self.tail = self.tail.wrapping_add(1);
+        // SAFETY: `has_room` said yes just above; the caller's contract
+        // covers what the entry points to.
+        unsafe { self.push_unchecked(entry) };
         Ok(())
     }
 

@@ -68,8 +68,13 @@ impl SockAddr {
 
     /// The address the kernel wrote, if it is IPv4 or IPv6.
     fn to_std(&self) -> Option<SocketAddr> {
+        self.decode(*self.len)
+    }
+
+    /// The first `len` bytes of the storage as an IPv4 or IPv6 address.
+    fn decode(&self, len: u32) -> Option<SocketAddr> {
         let b = &self.storage.0;
-        let len = *self.len as usize;
+        let len = len as usize;
         let family = u16::from_ne_bytes([b[0], b[1]]);
         let port = u16::from_be_bytes([b[2], b[3]]);
         match family {
@@ -262,13 +267,8 @@ impl<B: IoBuf> Message<B> {
 
     /// The address the kernel wrote into the header (recvmsg).
     fn name(&self) -> Option<SocketAddr> {
-        let name = self.name.as_ref()?;
-        let written = self.hdr.0.msg_namelen;
-        let kernel = SockAddr {
-            storage: Box::new(Storage(name.storage.0)),
-            len: Box::new(written),
-        };
-        kernel.to_std()
+        // The kernel writes the length into the header, not into `len`.
+        self.name.as_ref()?.decode(self.hdr.0.msg_namelen)
     }
 }
 

@@ -108,22 +108,13 @@ impl<S: Store> Ring<S> {
     /// still full the operation comes back in [`Full`].
     #[inline]
     pub fn push<T: Into<S>>(&mut self, op: T) -> Result<Token, Full<T>> {
-        let mut sq = self.ring.submission();
-        if !sq.has_room() {
-            drop(sq);
-            if !self.make_room(1) {
-                return Err(Full(op));
-            }
-            sq = self.ring.submission();
+        // The batch view is dropped (its tail published) before
+        // `make_room` submits.
+        let pushed = self.pusher().push(op);
+        match pushed {
+            Err(Full(op)) if self.make_room(1) => self.pusher().push(op),
+            pushed => pushed,
         }
-        let (entry, token) = self.table.admit(op.into());
-        // SAFETY: the entry points only into memory the operation owns
-        // (Operation's contract), which the table keeps until its final
-        // completion; there is room (checked on this view, or by
-        // `make_room` just before it was taken), and nothing was pushed
-        // since.
-        unsafe { sq.push_unchecked(&entry) };
-        Ok(token)
     }
 
     /// Pushes `first` linked (`IO_LINK`) to a [`LinkTimeout`]: if `first`
@@ -295,24 +286,22 @@ impl<S: Store> std::fmt::Debug for Completions<'_, S> {
 
 impl<S: Store> Drop for Ring<S> {
     fn drop(&mut self) {
-        if self.table.in_flight() == 0 {
-            return;
-        }
         // Cancel everything, then reap until every operation is back.
         let cancel = opcode::AsyncCancel::new(CancelBy::Any)
             .all()
             .build()
             .user_data(DROP_CANCEL);
         let deadline = Instant::now() + self.drop_timeout;
-        let mut cancel_pushed = false;
         while self.table.in_flight() > 0 {
-            if !cancel_pushed {
-                // SAFETY: a cancel points to no memory.
-                cancel_pushed = unsafe { self.ring.submission().push(&cancel) }.is_ok();
-            }
+            // Every round: multishot operations may have re-armed since the
+            // last cancel, and a cancel that found the queue full is retried.
+            // SAFETY: a cancel points to no memory.
+            let _ = unsafe { self.ring.submission().push(&cancel) };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                break;
+                // The kernel may still use these: leak rather than free.
+                self.table.leak_all();
+                return;
             }
             let _ = self
                 .ring
@@ -325,14 +314,6 @@ impl<S: Store> Drop for Ring<S> {
                     drop(self.table.complete(cqe));
                 }
             }
-            if cancel_pushed && self.table.in_flight() > 0 {
-                // Multishot operations re-armed meanwhile: cancel again.
-                cancel_pushed = false;
-            }
-        }
-        if self.table.in_flight() > 0 {
-            // The kernel may still use these: leak rather than free.
-            self.table.leak_all();
         }
     }
 }
