@@ -240,16 +240,21 @@ impl<'a> Worker<'a> {
             self.backlog.push_back((op, owner));
             return Armed::Queued;
         }
-        match self.ring.push(op) {
-            Ok(token) => {
-                self.own(token, owner);
-                Armed::InFlight(token)
-            }
-            Err(Full(op)) => {
+        match self.try_push(op, owner) {
+            Ok(token) => Armed::InFlight(token),
+            Err(op) => {
                 self.backlog.push_back((op, owner));
                 Armed::Queued
             }
         }
+    }
+
+    /// Pushes an operation and records its owner, or hands it back if the
+    /// SQ stays full.
+    fn try_push(&mut self, op: Op, owner: Owner) -> Result<Token, Op> {
+        let token = self.ring.push(op).map_err(|Full(op)| op)?;
+        self.own(token, owner);
+        Ok(token)
     }
 
     fn own(&mut self, token: Token, owner: Owner) {
@@ -264,14 +269,13 @@ impl<'a> Worker<'a> {
     /// and records the tokens of the operations that may be cancelled.
     fn drain_backlog(&mut self) {
         while let Some((op, owner)) = self.backlog.pop_front() {
-            match self.ring.push(op) {
+            match self.try_push(op, owner) {
                 Ok(token) => {
-                    self.own(token, owner);
                     if let Some(armed) = self.armed_mut(owner) {
                         *armed = Armed::InFlight(token);
                     }
                 }
-                Err(Full(op)) => {
+                Err(op) => {
                     self.backlog.push_front((op, owner));
                     break;
                 }
@@ -371,10 +375,10 @@ impl<'a> Worker<'a> {
                 .submit_and_wait_timeout(1, Duration::from_millis(100));
             self.process_completions();
         }
-        if self.ring.in_flight() > 0 {
+        let left = self.ring.in_flight();
+        if left > 0 {
             eprintln!(
-                "http-demo: {} operations still in flight at exit; the ring cancels them",
-                self.ring.in_flight()
+                "http-demo: {left} operations still in flight at exit; the ring cancels them"
             );
         }
     }
