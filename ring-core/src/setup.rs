@@ -8,7 +8,6 @@
 use core::sync::atomic::AtomicU32;
 
 use rustix::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use rustix::io::Errno;
 use rustix::io_uring::{
     io_uring_params, IoringEnterFlags, IoringSetupFlags, IORING_OFF_CQ_RING, IORING_OFF_SQES,
     IORING_OFF_SQ_RING,
@@ -274,9 +273,10 @@ impl Builder {
     }
 
     /// Raw `IORING_SETUP_*` bits, for flags newer than this crate. Flags
-    /// that change the memory layout (`NO_MMAP`, `REGISTERED_FD_ONLY`, and
-    /// unknown bits that might) are rejected by [`build`](Self::build) with
-    /// `EINVAL`, since this crate could not map such a ring correctly.
+    /// that change the memory layout (`NO_MMAP`, `REGISTERED_FD_ONLY`,
+    /// `CQE_MIXED`, `SQE_MIXED`) are rejected by [`build`](Self::build) with
+    /// [`Error::InvalidArgument`] naming the flag, since this crate could not
+    /// map such a ring correctly.
     pub fn raw_flags(mut self, flags: u32) -> Self {
         self.flags |= flags;
         self
@@ -290,13 +290,8 @@ impl Builder {
     /// Creates the ring with at least `entries` SQ slots (a power of two,
     /// rounded up by the kernel) and maps it.
     pub fn build(&self, entries: u32) -> Result<IoUring, Error> {
-        // Layout-changing flags we cannot map: refuse instead of misreading.
-        const UNMAPPABLE: u32 = SetupFlags::NO_MMAP.bits()
-            | SetupFlags::REGISTERED_FD_ONLY.bits()
-            | (1 << 18) // IORING_SETUP_CQE_MIXED (6.18)
-            | (1 << 19); // IORING_SETUP_SQE_MIXED
-        if self.flags & UNMAPPABLE != 0 {
-            return Err(Error::Setup(Errno::INVAL));
+        if let Some(reason) = unmappable(self.flags) {
+            return Err(Error::InvalidArgument(reason));
         }
         let mut p = io_uring_params::default();
         p.flags = IoringSetupFlags::from_bits_retain(self.flags);
@@ -311,6 +306,33 @@ impl Builder {
         let fd = unsafe { sys::setup(entries, &mut p) }.map_err(Error::Setup)?;
         map(fd, p)
     }
+}
+
+/// Why this crate refuses `flags`, if it does: layout-changing flags it
+/// cannot map, refused instead of misreading the ring.
+fn unmappable(flags: u32) -> Option<&'static str> {
+    const REFUSED: [(u32, &str); 4] = [
+        (
+            SetupFlags::NO_MMAP.bits(),
+            "setup flag NO_MMAP is not supported (rings in user memory)",
+        ),
+        (
+            SetupFlags::REGISTERED_FD_ONLY.bits(),
+            "setup flag REGISTERED_FD_ONLY is not supported (it needs NO_MMAP)",
+        ),
+        (
+            1 << 18, // IORING_SETUP_CQE_MIXED (6.18)
+            "setup flag CQE_MIXED is not supported (16- and 32-byte CQEs in one ring)",
+        ),
+        (
+            1 << 19, // IORING_SETUP_SQE_MIXED
+            "setup flag SQE_MIXED is not supported (64- and 128-byte SQEs in one ring)",
+        ),
+    ];
+    REFUSED
+        .iter()
+        .find(|(bit, _)| flags & bit != 0)
+        .map(|&(_, reason)| reason)
 }
 
 /// Maps the regions of a freshly set-up ring and assembles the [`IoUring`].

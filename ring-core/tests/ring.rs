@@ -100,7 +100,10 @@ fn every_setup_flag_builds_a_working_ring() {
 #[test]
 fn layout_changing_raw_flags_are_refused() {
     let err = IoUring::builder().raw_flags(1 << 14).build(8).unwrap_err();
-    assert_eq!(err.errno(), Some(Errno::INVAL));
+    assert!(
+        matches!(err, ring_core::Error::InvalidArgument(reason) if reason.contains("NO_MMAP")),
+        "{err:?}"
+    );
 }
 
 #[test]
