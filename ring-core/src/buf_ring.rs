@@ -90,6 +90,15 @@ pub enum BufError {
     },
 }
 
+impl From<BufError> for std::io::Error {
+    /// Wraps the error so that `?` works in a function returning
+    /// [`std::io::Result`]: kind `InvalidData` (the completion does not match
+    /// the ring), with the message of [`BufError`].
+    fn from(e: BufError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
 /// A ring of `entries` buffers of `buf_len` bytes, registered as buffer group
 /// `bgid`.
 ///

@@ -70,3 +70,38 @@ impl Error {
         }
     }
 }
+
+impl From<Error> for std::io::Error {
+    /// Wraps the error so that `?` works in a function returning
+    /// [`std::io::Result`]. The [`kind`](std::io::Error::kind) is the errno's
+    /// (`InvalidInput` for [`Error::InvalidArgument`]); the message names the
+    /// failed call and the errno, as [`Error`]'s does.
+    ///
+    /// [`raw_os_error`](std::io::Error::raw_os_error) is `None`: std keeps
+    /// an errno there only in an error without a message of its own. The
+    /// errno is one downcast away:
+    ///
+    /// ```
+    /// use ring_core::{Errno, IoUring};
+    ///
+    /// // A layout-changing flag this crate refuses before any syscall, and
+    /// // an SQ size the kernel refuses.
+    /// let refused: std::io::Error = IoUring::builder().raw_flags(1 << 14).build(8).unwrap_err().into();
+    /// assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+    /// let err: std::io::Error = IoUring::new(0).unwrap_err().into();
+    /// assert!(err.to_string().starts_with("io_uring_setup failed: "));
+    /// let errno = err
+    ///     .get_ref()
+    ///     .and_then(|e| e.downcast_ref::<ring_core::Error>())
+    ///     .and_then(ring_core::Error::errno);
+    /// assert_eq!(errno, Some(Errno::INVAL));
+    /// assert_eq!(err.kind(), Errno::INVAL.kind());
+    /// ```
+    fn from(e: Error) -> Self {
+        let kind = match e.errno() {
+            Some(errno) => errno.kind(),
+            None => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

@@ -191,6 +191,15 @@ impl From<Entry> for Entry128 {
 #[error("submission queue is full")]
 pub struct PushError;
 
+impl From<PushError> for std::io::Error {
+    /// Wraps the error so that `?` works in a function returning
+    /// [`std::io::Result`]: kind `WouldBlock` (submit and reap, then push
+    /// again), message "submission queue is full".
+    fn from(e: PushError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::WouldBlock, e)
+    }
+}
+
 /// Raw pointers into the SQ ring mapping. Copied into views; valid while the
 /// owning [`crate::IoUring`] lives.
 #[derive(Clone, Copy, Debug)]

@@ -63,6 +63,25 @@ impl From<Errno> for SubmitError {
     }
 }
 
+impl From<SubmitError> for std::io::Error {
+    /// Wraps the error so that `?` works in a function returning
+    /// [`std::io::Result`], with the message of [`SubmitError`]. The
+    /// [`kind`](std::io::Error::kind): `WouldBlock` for
+    /// [`CompletionQueueFull`](SubmitError::CompletionQueueFull) (reap, then
+    /// retry), `TimedOut`, `Unsupported`, and the errno's kind for
+    /// [`Os`](SubmitError::Os), whose errno a downcast recovers
+    /// (`err.get_ref()` then `downcast_ref::<SubmitError>()`).
+    fn from(e: SubmitError) -> Self {
+        let kind = match e {
+            SubmitError::CompletionQueueFull => std::io::ErrorKind::WouldBlock,
+            SubmitError::TimedOut => std::io::ErrorKind::TimedOut,
+            SubmitError::Unsupported(_) => std::io::ErrorKind::Unsupported,
+            SubmitError::Os(errno) => errno.kind(),
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
 /// Submits and waits. Borrowed from [`IoUring::submitter`](crate::IoUring::submitter)
 /// or [`IoUring::split`](crate::IoUring::split); it may be used while a
 /// [`SubmissionQueue`](crate::squeue::SubmissionQueue) view is alive.
