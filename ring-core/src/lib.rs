@@ -83,6 +83,8 @@ pub struct IoUring {
     enter_flags: IoringEnterFlags,
     registered_index: Option<u32>,
     params: Params,
+    /// `io_uring_enter` calls made so far ([`Submitter::enter_calls`]).
+    enters: core::cell::Cell<u64>,
     // The mappings are declared before `fd` so they are unmapped before the
     // fd closes.
     #[allow(dead_code)]
@@ -139,6 +141,7 @@ impl IoUring {
             features: self.params.features(),
             sq: &self.sq,
             cq: &self.cq,
+            enters: &self.enters,
         }
     }
 

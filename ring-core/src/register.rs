@@ -8,7 +8,6 @@
 use core::ffi::c_void;
 
 use rustix::fd::{AsRawFd, BorrowedFd, RawFd};
-use rustix::io::Errno;
 use rustix::io_uring::{
     io_uring_files_update, io_uring_ptr, io_uring_rsrc_register, io_uring_rsrc_update,
     io_uring_rsrc_update2, iovec, IoringRegisterOp, IoringRsrcFlags,
@@ -30,8 +29,7 @@ pub(crate) unsafe fn call(
     nr: u32,
 ) -> Result<u32, Error> {
     // SAFETY: forwarded contract.
-    unsafe { sys::register(fd, op, arg, nr, false) }
-        .map_err(|errno| Error::Register { op: name, errno })
+    unsafe { sys::register(fd, op, arg, nr) }.map_err(|errno| Error::Register { op: name, errno })
 }
 
 /// `IORING_REGISTER_RING_FDS` for one ring, at a kernel-chosen index.
@@ -461,9 +459,4 @@ impl Submitter<'_> {
         }?;
         Ok(())
     }
-}
-
-/// Whether `errno` from a register op means "this kernel does not have it".
-pub fn is_unsupported(errno: Errno) -> bool {
-    matches!(errno, Errno::INVAL | Errno::OPNOTSUPP | Errno::NOSYS)
 }

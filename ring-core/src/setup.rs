@@ -217,7 +217,13 @@ impl Builder {
         self.flag(SetupFlags::CLAMP)
     }
 
-    /// `ATTACH_WQ`: share the io-wq workers of the ring `fd`.
+    /// `ATTACH_WQ`: share the SQ thread, and with it the io-wq workers, of
+    /// the SQPOLL ring `fd` (use together with [`sqpoll`](Self::sqpoll); the
+    /// test `attach_wq_shares_workers` counts the threads).
+    ///
+    /// Without SQPOLL the kernel (since 5.12, when io-wq became per task)
+    /// only checks that `fd` is a ring: the workers belong to the task that
+    /// submits, so rings used from one thread share them anyway.
     pub fn attach_wq(mut self, fd: &impl AsRawFd) -> Self {
         self.wq_fd = Some(fd.as_raw_fd());
         self.flag(SetupFlags::ATTACH_WQ)
@@ -272,11 +278,13 @@ impl Builder {
         self.flag(SetupFlags::NO_SQARRAY)
     }
 
-    /// Raw `IORING_SETUP_*` bits, for flags newer than this crate. Flags
-    /// that change the memory layout (`NO_MMAP`, `REGISTERED_FD_ONLY`,
-    /// `CQE_MIXED`, `SQE_MIXED`) are rejected by [`build`](Self::build) with
-    /// [`Error::InvalidArgument`] naming the flag, since this crate could not
-    /// map such a ring correctly.
+    /// Raw `IORING_SETUP_*` bits, for setting several named flags at once.
+    ///
+    /// [`build`](Self::build) refuses, with [`Error::InvalidArgument`] and
+    /// before any syscall, every bit this crate cannot map a ring for: the
+    /// layout-changing `NO_MMAP` and `REGISTERED_FD_ONLY`, and every bit that
+    /// [`SetupFlags`] does not name (a newer flag may change the layout, as
+    /// `CQE_MIXED` did).
     pub fn raw_flags(mut self, flags: u32) -> Self {
         self.flags |= flags;
         self
@@ -308,8 +316,10 @@ impl Builder {
     }
 }
 
-/// Why this crate refuses `flags`, if it does: layout-changing flags it
-/// cannot map, refused instead of misreading the ring.
+/// Why this crate refuses `flags`, if it does: flags that move the rings
+/// out of kernel-allocated memory or change their layout, and bits
+/// [`SetupFlags`] does not name (bits 0 to 17 are named), which might.
+/// Refused instead of misreading the ring.
 fn unmappable(flags: u32) -> Option<&'static str> {
     const REFUSED: [(u32, &str); 4] = [
         (
@@ -329,10 +339,16 @@ fn unmappable(flags: u32) -> Option<&'static str> {
             "setup flag SQE_MIXED is not supported (64- and 128-byte SQEs in one ring)",
         ),
     ];
+    const NAMED: u32 = (1 << 18) - 1;
     REFUSED
         .iter()
         .find(|(bit, _)| flags & bit != 0)
         .map(|&(_, reason)| reason)
+        .or(if flags & !NAMED != 0 {
+            Some("an unknown setup flag is not supported (it may change the ring layout)")
+        } else {
+            None
+        })
 }
 
 /// Maps the regions of a freshly set-up ring and assembles the [`IoUring`].
@@ -433,6 +449,7 @@ fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
         enter_flags: IoringEnterFlags::empty(),
         registered_index: None,
         params: Params(p),
+        enters: core::cell::Cell::new(0),
         sq_map,
         cq_map,
         sqe_map,

@@ -49,6 +49,16 @@ bitflags::bitflags! {
     }
 }
 
+/// `IORING_SQ_NEED_WAKEUP` (Linux 5.1), in the SQ ring's flags: the SQPOLL
+/// thread sleeps and needs `IORING_ENTER_SQ_WAKEUP`.
+pub(crate) const SQ_NEED_WAKEUP: u32 = 1 << 0;
+/// `IORING_SQ_CQ_OVERFLOW` (5.5), in the SQ ring's flags: completions wait in
+/// the overflow list.
+pub(crate) const SQ_CQ_OVERFLOW: u32 = 1 << 1;
+/// `IORING_SQ_TASKRUN` (5.19), in the SQ ring's flags: task work is pending;
+/// enter to run it.
+pub(crate) const SQ_TASKRUN: u32 = 1 << 2;
+
 /// One submission queue entry, laid out exactly as the kernel's 64-byte
 /// `struct io_uring_sqe`.
 ///
@@ -326,17 +336,6 @@ impl<'a> SubmissionQueue<'a> {
         self.raw.kdropped().load(Ordering::Acquire)
     }
 
-    /// Whether an SQPOLL thread is asleep and needs `IORING_ENTER_SQ_WAKEUP`.
-    ///
-    /// Issues a full fence first (pairs with the kernel's `smp_mb` between
-    /// setting `IORING_SQ_NEED_WAKEUP` and re-reading the tail), so a tail
-    /// published just before cannot be missed by a thread going to sleep.
-    #[inline]
-    pub fn need_wakeup(&self) -> bool {
-        core::sync::atomic::fence(Ordering::SeqCst);
-        self.raw.kflags().load(Ordering::Relaxed) & crate::submit::SQ_NEED_WAKEUP != 0
-    }
-
     #[inline(always)]
     fn free(&self) -> u32 {
         index::free(self.head, self.tail, self.raw.ring_entries)
@@ -410,11 +409,8 @@ impl<'a> SubmissionQueue<'a> {
     #[inline]
     pub unsafe fn push128(&mut self, entry: &Entry128) -> Result<(), PushError> {
         debug_assert_eq!(self.raw.sqe_shift, 1, "push128 on a ring without SQE128");
-        if self.free() == 0 {
-            self.head = self.raw.head().load(Ordering::Acquire);
-            if self.free() == 0 {
-                return Err(PushError);
-            }
+        if !self.has_room() {
+            return Err(PushError);
         }
         // SAFETY: as in `push`; with SQE128 every slot is 128 bytes long, so
         // the write stays inside the slot.

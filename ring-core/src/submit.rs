@@ -9,6 +9,7 @@
 //! - retry `EINTR`, keeping the time already spent on a timed wait;
 //! - report `EBUSY`/`EAGAIN` as [`SubmitError::CompletionQueueFull`].
 
+use core::cell::Cell;
 use core::sync::atomic::{fence, Ordering};
 use core::time::Duration;
 use std::time::Instant;
@@ -19,16 +20,9 @@ use rustix::io_uring::{io_uring_getevents_arg, io_uring_ptr, IoringEnterFlags};
 
 use crate::cqueue::RawCq;
 use crate::setup::{Features, SetupFlags};
-use crate::squeue::RawSq;
+use crate::squeue::{RawSq, SQ_CQ_OVERFLOW, SQ_NEED_WAKEUP, SQ_TASKRUN};
 use crate::sys;
 use crate::types::Timespec;
-
-/// `IORING_SQ_NEED_WAKEUP` (5.1): the SQPOLL thread sleeps.
-pub(crate) const SQ_NEED_WAKEUP: u32 = 1 << 0;
-/// `IORING_SQ_CQ_OVERFLOW` (5.5): completions wait in the overflow list.
-pub(crate) const SQ_CQ_OVERFLOW: u32 = 1 << 1;
-/// `IORING_SQ_TASKRUN` (5.19): task work is pending; enter to run it.
-pub(crate) const SQ_TASKRUN: u32 = 1 << 2;
 
 /// Why an enter did not do what was asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +93,8 @@ pub struct Submitter<'a> {
     pub(crate) features: Features,
     pub(crate) sq: &'a RawSq,
     pub(crate) cq: &'a RawCq,
+    /// The ring's count of `io_uring_enter` calls.
+    pub(crate) enters: &'a Cell<u64>,
 }
 
 impl core::fmt::Debug for Submitter<'_> {
@@ -119,6 +115,33 @@ impl<'a> Submitter<'a> {
         // table; the kernel interprets it, rustix only passes the integer.
         // It is never -1.
         unsafe { BorrowedFd::borrow_raw(self.enter_fd) }
+    }
+
+    /// `io_uring_enter` without an extended argument, counted.
+    ///
+    /// # Safety
+    ///
+    /// As [`sys::enter`], with this ring's `enter_fd`.
+    #[inline(always)]
+    unsafe fn enter(
+        &self,
+        to_submit: u32,
+        want: u32,
+        flags: IoringEnterFlags,
+    ) -> Result<u32, Errno> {
+        self.enters.set(self.enters.get().wrapping_add(1));
+        // SAFETY: forwarded contract; `enter_fd` matches REGISTERED_RING
+        // (see `enter_fd`).
+        unsafe { sys::enter(self.enter_fd(), to_submit, want, flags) }
+    }
+
+    /// How many times this ring has called `io_uring_enter` (every call,
+    /// whatever its flags or result, made through any [`Submitter`] of the
+    /// ring). The submit path enters only when it must (see the module
+    /// docs); this count is how a test or a profile can see that.
+    #[inline]
+    pub fn enter_calls(&self) -> u64 {
+        self.enters.get()
     }
 
     /// Whether the kernel has completions or task work we can only get by
@@ -190,7 +213,7 @@ impl<'a> Submitter<'a> {
             // SAFETY: every published SQE was pushed under `push`'s contract,
             // which makes its pointees valid until completion; `flags` has no
             // EXT_ARG; `enter_fd` matches REGISTERED_RING (see `enter_fd`).
-            match unsafe { sys::enter(self.enter_fd(), to_submit, want, flags) } {
+            match unsafe { self.enter(to_submit, want, flags) } {
                 Ok(n) => {
                     submitted += n as usize;
                     if want == 0 || self.cq.ready() >= want {
@@ -215,7 +238,7 @@ impl<'a> Submitter<'a> {
             }
             let flags = self.enter_flags | IoringEnterFlags::GETEVENTS;
             // SAFETY: submits nothing (to_submit = 0); see `submit_and_wait`.
-            match unsafe { sys::enter(self.enter_fd(), 0, want, flags) } {
+            match unsafe { self.enter(0, want, flags) } {
                 Ok(_) if want == 0 || self.cq.ready() >= want => return Ok(()),
                 Ok(_) | Err(Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -278,6 +301,7 @@ impl<'a> Submitter<'a> {
             let flags = self.plan(to_submit, want).unwrap_or(self.enter_flags)
                 | IoringEnterFlags::GETEVENTS
                 | IoringEnterFlags::EXT_ARG;
+            self.enters.set(self.enters.get().wrapping_add(1));
             // SAFETY: as in `submit_and_wait`; `arg` and the timespec it
             // points to live on this stack frame for the whole call.
             let res = unsafe { sys::enter_arg(self.enter_fd(), to_submit, want, flags, &arg) };
@@ -311,7 +335,7 @@ impl<'a> Submitter<'a> {
         let flags = self.enter_flags | IoringEnterFlags::SQ_WAIT;
         loop {
             // SAFETY: submits nothing; see `submit_and_wait`.
-            match unsafe { sys::enter(self.enter_fd(), 0, 0, flags) } {
+            match unsafe { self.enter(0, 0, flags) } {
                 Ok(_) => return Ok(()),
                 Err(Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),

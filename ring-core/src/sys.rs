@@ -16,8 +16,7 @@ use core::ptr::NonNull;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::io_uring::{
-    io_uring_getevents_arg, io_uring_params, IoringEnterFlags, IoringRegisterFlags,
-    IoringRegisterOp,
+    io_uring_getevents_arg, io_uring_params, IoringEnterFlags, IoringRegisterOp,
 };
 
 /// `io_uring_setup(2)`: create a ring and fill in `params`.
@@ -93,15 +92,9 @@ pub(crate) unsafe fn register(
     op: IoringRegisterOp,
     arg: *const c_void,
     nr_args: u32,
-    use_registered_ring: bool,
 ) -> Result<u32, Errno> {
-    let flags = if use_registered_ring {
-        IoringRegisterFlags::USE_REGISTERED_RING
-    } else {
-        IoringRegisterFlags::empty()
-    };
     // SAFETY: forwarded contract (see `# Safety` above).
-    unsafe { rustix::io_uring::io_uring_register_with(fd.as_fd(), op, flags, arg, nr_args) }
+    unsafe { rustix::io_uring::io_uring_register(fd.as_fd(), op, arg, nr_args) }
 }
 
 /// `mmap(2)` of a ring region of `len` bytes at `offset` of the ring fd,

@@ -98,12 +98,23 @@ fn every_setup_flag_builds_a_working_ring() {
 }
 
 #[test]
-fn layout_changing_raw_flags_are_refused() {
+fn unmappable_and_unknown_setup_flags_are_refused() {
     let err = IoUring::builder().raw_flags(1 << 14).build(8).unwrap_err();
     assert!(
         matches!(err, ring_core::Error::InvalidArgument(reason) if reason.contains("NO_MMAP")),
         "{err:?}"
     );
+    // REGISTERED_FD_ONLY, CQE_MIXED, SQE_MIXED and bits SetupFlags does not name.
+    for bit in [15, 18, 19, 20, 31] {
+        let err = IoUring::builder().raw_flags(1 << bit).build(8).unwrap_err();
+        assert!(
+            matches!(err, ring_core::Error::InvalidArgument(_)),
+            "bit {bit}: {err:?}"
+        );
+    }
+    // A named, mappable flag given raw goes through.
+    let ring = IoUring::builder().raw_flags(1 << 4).build(8).unwrap();
+    assert!(ring.params().flags().contains(SetupFlags::CLAMP));
 }
 
 #[test]
@@ -158,11 +169,23 @@ fn push_reports_full_and_keeps_the_queue_intact() {
 }
 
 #[test]
-fn submit_without_entries_makes_no_wait() {
-    let ring = IoUring::new(4).unwrap();
+fn submit_without_entries_makes_no_syscall() {
+    let mut ring = IoUring::new(4).unwrap();
     assert_eq!(ring.submit().unwrap(), 0);
-    // wait(0) with nothing pending returns at once.
-    ring.submitter().wait(0).unwrap();
+    assert_eq!(ring.submit_and_wait(0).unwrap(), 0);
+    assert_eq!(
+        ring.submitter().enter_calls(),
+        0,
+        "nothing to submit or wait for"
+    );
+    // One entry: exactly one enter submits it.
+    {
+        let mut sq = ring.submission();
+        // SAFETY: a NOP points to nothing.
+        unsafe { sq.push(&opcode::Nop::new().build()).unwrap() };
+    }
+    assert_eq!(ring.submit().unwrap(), 1);
+    assert_eq!(ring.submitter().enter_calls(), 1);
 }
 
 #[test]
@@ -281,12 +304,49 @@ fn cq_overflow_loses_nothing() {
     assert_eq!(ring.completion().overflow(), 0, "nothing dropped");
 }
 
+/// Pushes `n` NOPs and calls `submit` once.
+fn push_nops_and_submit(ring: &mut IoUring, n: u64) {
+    {
+        let mut sq = ring.submission();
+        // SAFETY: NOPs point to nothing.
+        unsafe { sq.push_multiple(&nops(n, 0)).unwrap() };
+    }
+    assert_eq!(ring.submit().unwrap(), n as usize);
+}
+
+/// Spins, without entering the kernel, until `n` completions are ready.
+fn spin_until_ready(ring: &mut IoUring, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ring.submitter().completions_ready() < n {
+        assert!(Instant::now() < deadline, "the SQ thread never ran them");
+        std::hint::spin_loop();
+    }
+    assert_eq!(ring.completion().count(), n);
+}
+
 #[test]
 fn sqpoll_submits_without_enter_and_wakes_the_thread() {
+    // A long idle time keeps the SQ thread awake between the rounds below.
+    let mut ring = IoUring::builder().sqpoll(2_000).build(8).unwrap();
+    push_nops_and_submit(&mut ring, 8); // may enter once to wake the new thread
+    spin_until_ready(&mut ring, 8);
+    let before = ring.submitter().enter_calls();
+    assert!(before <= 1, "{before} enters for the first batch");
+    for _ in 0..3 {
+        push_nops_and_submit(&mut ring, 8);
+        spin_until_ready(&mut ring, 8);
+    }
+    assert_eq!(
+        ring.submitter().enter_calls(),
+        before,
+        "an awake SQ thread needs no io_uring_enter"
+    );
+
+    // A short idle time lets it fall asleep: then one submit must enter (with
+    // SQ_WAKEUP), and the completions arrive with no other enter.
     let mut ring = IoUring::builder().sqpoll(10).build(8).unwrap();
-    nop_rounds(&mut ring, 8, 3);
-    // Let the SQ thread fall asleep, then submit again: the submitter must
-    // see NEED_WAKEUP and wake it.
+    push_nops_and_submit(&mut ring, 8);
+    spin_until_ready(&mut ring, 8);
     let deadline = Instant::now() + Duration::from_secs(2);
     while !ring.submitter().sq_thread_sleeping() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -295,7 +355,15 @@ fn sqpoll_submits_without_enter_and_wakes_the_thread() {
         ring.submitter().sq_thread_sleeping(),
         "the SQ thread went idle"
     );
-    nop_rounds(&mut ring, 8, 3);
+    let before = ring.submitter().enter_calls();
+    push_nops_and_submit(&mut ring, 8);
+    assert_eq!(
+        ring.submitter().enter_calls(),
+        before + 1,
+        "one enter wakes it"
+    );
+    spin_until_ready(&mut ring, 8);
+    assert_eq!(ring.submitter().enter_calls(), before + 1);
 }
 
 #[test]
@@ -344,12 +412,76 @@ fn r_disabled_ring_rejects_until_enabled() {
     assert_eq!(ring.completion().count(), 1);
 }
 
+/// The names (`comm`) of this process's threads.
+fn thread_names() -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
+        let entry = entry.unwrap();
+        let Ok(tid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // A thread may exit between read_dir and the read.
+        if let Ok(comm) = std::fs::read_to_string(entry.path().join("comm")) {
+            out.push((tid, comm.trim_end().to_owned()));
+        }
+    }
+    out
+}
+
+/// On a fresh thread: builds two SQPOLL rings, the second attached to the
+/// first with `ATTACH_WQ` if `attach`, and runs an `IOSQE_ASYNC` read (which
+/// the SQ thread hands to an io-wq worker) on each. Returns how many SQ
+/// threads this thread created and how many of them own io-wq workers.
+fn sq_threads_and_worker_owners(attach: bool) -> (usize, usize) {
+    std::thread::spawn(move || {
+        let me = rustix::thread::gettid().as_raw_nonzero().get();
+        let mut first = IoUring::builder().sqpoll(1_000).build(4).unwrap();
+        let builder = IoUring::builder().sqpoll(1_000);
+        let builder = if attach {
+            builder.attach_wq(&first)
+        } else {
+            builder
+        };
+        let mut second = builder.build(4).unwrap();
+        assert_eq!(
+            second.params().flags().contains(SetupFlags::ATTACH_WQ),
+            attach
+        );
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        for ring in [&mut first, &mut second] {
+            let mut buf = [0u8; 64];
+            let read = opcode::Read::new(&file, buf.as_mut_ptr(), 64)
+                .build()
+                .flags(squeue::Flags::ASYNC)
+                .user_data(1);
+            let cqes = common::run(ring, &[read], 1);
+            assert_eq!(cqes[0].result(), Ok(64));
+        }
+        // Idle workers linger for seconds: both rings' are still there.
+        let names = thread_names();
+        let sq_threads: Vec<String> = names
+            .iter()
+            .filter(|(_, name)| *name == format!("iou-sqp-{me}"))
+            .map(|(tid, _)| tid.to_string())
+            .collect();
+        let owners: std::collections::HashSet<&str> = names
+            .iter()
+            .filter_map(|(_, name)| name.strip_prefix("iou-wrk-"))
+            .filter(|owner| sq_threads.iter().any(|t| t == owner))
+            .collect();
+        (sq_threads.len(), owners.len())
+    })
+    .join()
+    .unwrap()
+}
+
 #[test]
 fn attach_wq_shares_workers() {
-    let first = IoUring::new(4).unwrap();
-    let mut second = IoUring::builder().attach_wq(&first).build(4).unwrap();
-    assert!(second.params().flags().contains(SetupFlags::ATTACH_WQ));
-    nop_rounds(&mut second, 4, 2);
+    // Without ATTACH_WQ each SQPOLL ring has its own SQ thread, and each SQ
+    // thread its own io-wq workers...
+    assert_eq!(sq_threads_and_worker_owners(false), (2, 2));
+    // ...with it, the second ring uses the first's SQ thread and workers.
+    assert_eq!(sq_threads_and_worker_owners(true), (1, 1));
 }
 
 #[test]
