@@ -6,7 +6,6 @@
 //! it also counts user-space instructions per NOP (callgrind, exact).
 
 use std::collections::BTreeMap;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -102,10 +101,9 @@ fn main() {
         for _ in 0..rounds {
             for (name, ring) in rings.iter_mut() {
                 let ns = if sc.read {
-                    let fd = file.as_raw_fd();
                     time_it(secs, sc.batch, |first, n| {
                         for i in first..first + n {
-                            ring.read_round(fd, &mut buf, sc.batch, i * u64::from(sc.batch));
+                            ring.read_round(&file, &mut buf, sc.batch, i * u64::from(sc.batch));
                         }
                     })
                 } else {

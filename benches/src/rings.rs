@@ -1,17 +1,18 @@
 //! The ring implementations under test, each doing the same rounds: push
 //! `batch` entries, submit and wait for them, reap them.
 
-use std::os::fd::RawFd;
+use std::fs::File;
+use std::os::fd::AsRawFd;
 
-use ring_core::owned::{self, Operation, Store};
+use ring_core::owned::{self, Operation, SharedFd, Store};
 
 /// One implementation's rounds.
 pub trait RingBench {
     /// `rounds` rounds of `batch` NOPs, looping inside the implementation
     /// (so the enter path sits in the loop, as in a real event loop).
     fn nop_rounds(&mut self, batch: u32, rounds: u64);
-    /// `batch` 4 KiB reads of `fd` into `buf` (at least `batch * 4096` bytes).
-    fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64);
+    /// `batch` 4 KiB reads of `file` into `buf` (at least `batch * 4096` bytes).
+    fn read_round(&mut self, file: &File, buf: &mut [u8], batch: u32, base: u64);
 }
 
 /// The names [`make`] knows, in report order.
@@ -88,7 +89,8 @@ impl RingBench for RingCore {
     }
 
     #[inline(never)]
-    fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64) {
+    fn read_round(&mut self, file: &File, buf: &mut [u8], batch: u32, base: u64) {
+        let fd = file.as_raw_fd();
         let (submitter, mut sq, mut cq) = self.ring.split();
         for i in 0..batch {
             let e = ring_core::opcode::Read::new(
@@ -148,6 +150,7 @@ impl TakeRead for Box<dyn Operation> {
 struct Owned<S: Store> {
     ring: owned::Ring<S>,
     pool: Vec<Vec<u8>>,
+    file: Option<SharedFd>,
 }
 
 impl<S: Store> Owned<S> {
@@ -156,6 +159,7 @@ impl<S: Store> Owned<S> {
         Owned {
             ring: owned::Ring::from_ring(raw),
             pool: Vec::new(),
+            file: None,
         }
     }
 }
@@ -187,17 +191,20 @@ where
     }
 
     #[inline(never)]
-    fn read_round(&mut self, fd: RawFd, _buf: &mut [u8], batch: u32, base: u64) {
-        struct Raw(RawFd);
-        impl std::os::fd::AsRawFd for Raw {
-            fn as_raw_fd(&self) -> RawFd {
-                self.0
-            }
-        }
+    fn read_round(&mut self, file: &File, _buf: &mut [u8], batch: u32, base: u64) {
+        // The safe tier shares the descriptor with each read: one dup of
+        // the bench's file, made once, and a reference count per read.
+        let shared = match &self.file {
+            Some(f) => f.clone(),
+            None => self
+                .file
+                .insert(SharedFd::try_clone_from(file).expect("dup"))
+                .clone(),
+        };
         for i in 0..batch {
             let buf = self.pool.pop().unwrap_or_else(|| vec![0u8; 4096]);
             let op =
-                owned::Read::new(&Raw(fd), buf).offset((base + u64::from(i)) * 4096 % READ_SPAN);
+                owned::Read::new(&shared, buf).offset((base + u64::from(i)) * 4096 % READ_SPAN);
             self.ring.push(op).expect("room");
         }
         self.ring.submit_and_wait(batch as usize).expect("submit");
@@ -257,7 +264,8 @@ impl RingBench for IoUringCrate {
     }
 
     #[inline(never)]
-    fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64) {
+    fn read_round(&mut self, file: &File, buf: &mut [u8], batch: u32, base: u64) {
+        let fd = file.as_raw_fd();
         let (submitter, mut sq, mut cq) = self.ring.split();
         for i in 0..batch {
             let e = io_uring::opcode::Read::new(
@@ -287,7 +295,8 @@ impl RingBench for IoUringCrate {
 mod liburing {
     use super::RingBench;
     use std::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void};
-    use std::os::fd::RawFd;
+    use std::fs::File;
+    use std::os::fd::AsRawFd;
 
     extern "C" {
         fn lu_setup(entries: c_uint, defer: c_int) -> *mut c_void;
@@ -315,7 +324,8 @@ mod liburing {
             // SAFETY: a live ring from lu_setup; NOPs point to no memory.
             assert_eq!(unsafe { lu_nop_rounds(self.0, batch, rounds) }, 0);
         }
-        fn read_round(&mut self, fd: RawFd, buf: &mut [u8], batch: u32, base: u64) {
+        fn read_round(&mut self, file: &File, buf: &mut [u8], batch: u32, base: u64) {
+            let fd = file.as_raw_fd();
             assert!(buf.len() >= batch as usize * 4096);
             // SAFETY: `buf` holds `batch` 4 KiB slots and outlives the call,
             // which reaps every read.

@@ -397,6 +397,8 @@ where
     let mut made = 0usize;
     let (pr, pw) = rustix::pipe::pipe().expect("pipe");
     let (mut tx, rx) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    // The operations share the read ends; the program keeps the write ends.
+    let (pr_shared, rx_shared) = (owned::SharedFd::new(pr), owned::SharedFd::new(rx));
     let start = Instant::now();
     {
         let bufs = std::rc::Rc::new(
@@ -413,7 +415,8 @@ where
                         bytes: vec![0; 1 + arg],
                         drops: drops.clone(),
                     };
-                    ring.push(Read::new(&pr, buf).offset(u64::MAX)).is_ok()
+                    ring.push(Read::new(&pr_shared, buf).offset(u64::MAX))
+                        .is_ok()
                 }
                 1 => {
                     made += 1;
@@ -421,9 +424,9 @@ where
                         bytes: vec![0; 1 + arg],
                         drops: drops.clone(),
                     };
-                    ring.push(Recv::new(&rx, buf)).is_ok()
+                    ring.push(Recv::new(&rx_shared, buf)).is_ok()
                 }
-                2 => ring.push(RecvMulti::new(&rx, bufs.clone())).is_ok(),
+                2 => ring.push(RecvMulti::new(&rx_shared, bufs.clone())).is_ok(),
                 3 => {
                     let after =
                         Duration::from_micros(if arg & 1 == 0 { 50 } else { 3_600_000_000 });

@@ -4,6 +4,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
+
+use ring_core::owned::SharedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -71,8 +73,9 @@ impl From<ServerError> for std::io::Error {
 
 pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
-    /// One eventfd per worker, written to wake it for shutdown.
-    pub(crate) wakers: Vec<OwnedFd>,
+    /// One eventfd per worker, written to wake it for shutdown; shared, since
+    /// the worker's ring reads it.
+    pub(crate) wakers: Vec<SharedFd>,
 }
 
 /// Stops a running server gracefully from any thread: stop accepting,
@@ -150,7 +153,9 @@ impl Server {
         let local_addr =
             local_addr(&listeners[0]).map_err(|errno| ServerError::Listen { addr, errno })?;
         let wakers = (0..config.threads)
-            .map(|_| rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC))
+            .map(|_| {
+                rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC).map(SharedFd::new)
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|errno| ServerError::Os {
                 what: "eventfd",

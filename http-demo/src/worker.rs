@@ -28,7 +28,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
-use ring_core::owned::{self, Completion, Full, Ring, Token};
+use ring_core::owned::{self, Completion, PushError, Ring, SharedFd, Token};
 use ring_core::{Errno, IoUring, SubmitError};
 
 use crate::config::Config;
@@ -109,8 +109,10 @@ const BGID: u16 = 0;
 struct Slot {
     gen: u32,
     in_use: bool,
-    /// The connection; moved into the close operation when it is closed.
-    fd: Option<OwnedFd>,
+    /// The connection, shared with the operations in flight on it. At close
+    /// it goes to a close operation if no operation shares it any more;
+    /// otherwise the last one to complete closes it as it drops.
+    fd: Option<SharedFd>,
     conn: Conn,
     /// Output waiting to be sent; empty while a send is in flight (the send
     /// owns the bytes and gives them back with its completion).
@@ -145,8 +147,8 @@ impl Slot {
 pub(crate) struct Worker<'a> {
     ring: Ring<Op>,
     bufs: Rc<BufRing>,
-    listener: Option<OwnedFd>,
-    wake_fd: &'a OwnedFd,
+    listener: Option<SharedFd>,
+    wake_fd: &'a SharedFd,
     shared: &'a Shared,
     handler: &'a dyn Handler,
     limits: Limits,
@@ -202,7 +204,7 @@ impl<'a> Worker<'a> {
         Ok(Worker {
             ring: Ring::<Op>::from_ring(raw),
             bufs,
-            listener: Some(listener),
+            listener: Some(SharedFd::new(listener)),
             wake_fd: &shared.wakers[index],
             shared,
             handler,
@@ -252,7 +254,7 @@ impl<'a> Worker<'a> {
     /// Pushes an operation and records its owner, or hands it back if the
     /// SQ stays full.
     fn try_push(&mut self, op: Op, owner: Owner) -> Result<Token, Op> {
-        let token = self.ring.push(op).map_err(|Full(op)| op)?;
+        let token = self.ring.push(op).map_err(PushError::into_inner)?;
         self.own(token, owner);
         Ok(token)
     }
@@ -523,7 +525,7 @@ impl<'a> Worker<'a> {
         };
         let s = &mut self.slots[idx as usize];
         s.in_use = true;
-        s.fd = Some(fd);
+        s.fd = Some(SharedFd::new(fd));
         s.conn = Conn::new(now);
         s.sending.clear();
         s.recv = Armed::Idle;
@@ -710,7 +712,7 @@ impl<'a> Worker<'a> {
                 s.closed = true;
                 stop_recv = !s.recv_cancel_sent;
                 s.recv_cancel_sent = true;
-                if let Some(fd) = s.fd.take() {
+                if let Some(Ok(fd)) = s.fd.take().map(SharedFd::try_unwrap) {
                     s.close_inflight = true;
                     close = Some(owned::Close::new(fd));
                 }

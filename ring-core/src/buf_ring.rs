@@ -22,7 +22,7 @@ use rustix::io_uring::{io_uring_buf_reg, io_uring_ptr, IoringRegisterOp};
 use crate::cqueue;
 use crate::error::Region;
 use crate::mmap::Mmap;
-use crate::{register, Error, IoUring};
+use crate::{register, Error, IoUring, RingId};
 
 /// `IOU_PBUF_RING_MMAP` (6.4): the kernel allocates the ring memory; we map it.
 const PBUF_RING_MMAP: u16 = 1;
@@ -125,6 +125,8 @@ pub struct BufRing {
     bgid: u16,
     buf_len: u32,
     incremental: bool,
+    /// The ring this group is registered with.
+    ring_id: RingId,
     // Declared in this order: ring memory, then buffer memory, then the fd,
     // and `Drop` unregisters first.
     ring_mem: Mmap,
@@ -233,6 +235,7 @@ impl BufRing {
             bgid: b.bgid,
             buf_len: b.buf_len,
             incremental: b.incremental,
+            ring_id: ring.id(),
             ring_mem,
             buf_mem,
             fd,
@@ -242,6 +245,12 @@ impl BufRing {
         }
         this.publish();
         Ok(this)
+    }
+
+    /// The ring this buffer group is registered with: its group id means
+    /// nothing to any other ring.
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
     }
 
     /// The buffer group id to select from.
@@ -299,10 +308,14 @@ impl BufRing {
             .wrapping_add(usize::from(idx) * BUF_ENTRY);
         let addr = self.buf_ptr(bid) as u64;
         // SAFETY: `idx` < entries, so the 16-byte entry lies in the ring
-        // mapping. Slots between the kernel's head and our published tail
-        // are unused by the kernel. Entry 0's bytes 14..16 are the tail, so
-        // we write addr (0..8), len (8..12) and bid (12..14) separately and
-        // never touch the tail's bytes here.
+        // mapping. The kernel reads only the entries from its head up to
+        // our *published* tail; this one is at our local tail, at or past
+        // the published one, and less than `entries` past the kernel's head
+        // (every id is in one place, so the kernel's entries plus the ones
+        // provided but not yet published are at most `entries`): it lies
+        // outside the window the kernel reads until `publish`. Entry 0's
+        // bytes 14..16 are the tail, so we write addr (0..8), len (8..12)
+        // and bid (12..14) separately and never touch the tail's bytes here.
         unsafe {
             entry.cast::<u64>().write(addr);
             entry.add(8).cast::<u32>().write(self.buf_len);

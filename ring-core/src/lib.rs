@@ -49,6 +49,7 @@ pub mod opcode;
 pub mod owned;
 pub mod probe;
 pub mod register;
+mod ring_id;
 pub mod setup;
 pub mod squeue;
 pub mod submit;
@@ -59,6 +60,7 @@ use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io_uring::IoringEnterFlags;
 
 pub use error::{Error, Region};
+pub use ring_id::RingId;
 pub use rustix::io::Errno;
 pub use setup::{Builder, Features, Params, SetupFlags};
 pub use submit::{SubmitError, Submitter};
@@ -82,6 +84,7 @@ pub struct IoUring {
     enter_fd: RawFd,
     enter_flags: IoringEnterFlags,
     registered_index: Option<u32>,
+    id: RingId,
     params: Params,
     /// `io_uring_enter` calls made so far ([`Submitter::enter_calls`]).
     enters: core::cell::Cell<u64>,
@@ -111,6 +114,13 @@ impl IoUring {
     /// A [`Builder`] for setup flags and sizes.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// This ring's identity: resources registered with it (buffer rings,
+    /// fixed buffers, registered files) record it, and the safe tier refuses
+    /// them on any other ring.
+    pub fn id(&self) -> RingId {
+        self.id
     }
 
     /// The parameters the kernel returned (sizes, flags, features).

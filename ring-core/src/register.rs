@@ -3,7 +3,11 @@
 //!
 //! Every failure is an [`Error::Register`] naming the kernel's register op.
 //! Registrations that keep pointers to memory (buffers) are `unsafe`, with
-//! the lifetime the kernel needs stated on the method.
+//! the lifetime the kernel needs stated on the method; so are those that
+//! fill registered-file slots, which decide what file an index names.
+//! Descriptors are passed as `BorrowedFd`s: the kernel takes its own
+//! reference during the call, so it only ever acts on files the caller
+//! holds.
 
 use core::ffi::c_void;
 
@@ -116,24 +120,40 @@ struct FileIndexRange {
     resv: u64,
 }
 
+/// A borrowed descriptor's number, or -1 for an empty slot.
+fn raw_or_empty(fd: &Option<BorrowedFd<'_>>) -> RawFd {
+    fd.map_or(-1, |fd| fd.as_raw_fd())
+}
+
 fn len_u32(n: usize) -> Result<u32, Error> {
     u32::try_from(n).map_err(|_| Error::InvalidArgument("too many entries to register"))
 }
 
 impl Submitter<'_> {
     /// Registers a dense file table (`IORING_REGISTER_FILES`, Linux 5.1).
-    /// Slot `i` refers to `fds[i]`; `-1` leaves a slot empty. The kernel
-    /// takes its own reference to each file: closing the fds afterwards is
-    /// fine.
-    pub fn register_files(&self, fds: &[RawFd]) -> Result<(), Error> {
-        let nr = len_u32(fds.len())?;
-        // SAFETY: `nr` i32 fds, read during the call only.
+    /// Slot `i` refers to the file of `fds[i]`; `None` leaves a slot empty.
+    /// The kernel takes its own reference to each file: closing the fds
+    /// afterwards is fine.
+    ///
+    /// # Safety
+    ///
+    /// Operations address the table by index, so whoever fills a slot
+    /// decides which file those operations act on. The caller must make
+    /// sure that no operation in flight or pushed later expects another
+    /// file at any of these slots: in particular, this ring must not have a
+    /// file table managed by the safe tier ([`owned::Files`](crate::owned::Files)),
+    /// whose [`FixedFile`](crate::owned::FixedFile)s name slots by index.
+    pub unsafe fn register_files(&self, fds: &[Option<BorrowedFd<'_>>]) -> Result<(), Error> {
+        let raw: Vec<RawFd> = fds.iter().map(raw_or_empty).collect();
+        let nr = len_u32(raw.len())?;
+        // SAFETY: `nr` i32 fds, read during the call only; each is open
+        // (borrowed for the call) or -1.
         unsafe {
             call(
                 self.fd,
                 IoringRegisterOp::RegisterFiles,
                 "IORING_REGISTER_FILES",
-                fds.as_ptr().cast(),
+                raw.as_ptr().cast(),
                 nr,
             )
         }?;
@@ -162,15 +182,26 @@ impl Submitter<'_> {
     }
 
     /// Replaces slots `offset..offset + fds.len()` of the file table
-    /// (`IORING_REGISTER_FILES_UPDATE`, 5.5); `-1` empties a slot. Returns
-    /// how many slots were updated.
-    pub fn register_files_update(&self, offset: u32, fds: &[RawFd]) -> Result<u32, Error> {
-        let nr = len_u32(fds.len())?;
+    /// (`IORING_REGISTER_FILES_UPDATE`, 5.5); `None` empties a slot.
+    /// Returns how many slots were updated.
+    ///
+    /// # Safety
+    ///
+    /// As for [`register_files`](Self::register_files): no operation in
+    /// flight or pushed later may expect another file at these slots, and
+    /// no safe-tier [`Files`](crate::owned::Files) table may manage them.
+    pub unsafe fn register_files_update(
+        &self,
+        offset: u32,
+        fds: &[Option<BorrowedFd<'_>>],
+    ) -> Result<u32, Error> {
+        let raw: Vec<RawFd> = fds.iter().map(raw_or_empty).collect();
+        let nr = len_u32(raw.len())?;
         let mut update = io_uring_files_update::default();
         update.offset = offset;
-        update.fds = io_uring_ptr::new(fds.as_ptr().cast_mut().cast());
+        update.fds = io_uring_ptr::new(raw.as_ptr().cast_mut().cast());
         // SAFETY: one io_uring_files_update pointing to `nr` fds, both valid
-        // for the call.
+        // for the call; each fd is open (borrowed for the call) or -1.
         unsafe {
             call(
                 self.fd,
@@ -307,14 +338,22 @@ impl Submitter<'_> {
         Ok(())
     }
 
-    fn eventfd(&self, fd: RawFd, op: IoringRegisterOp, name: &'static str) -> Result<(), Error> {
-        // SAFETY: one i32 fd, read during the call.
+    fn eventfd(
+        &self,
+        fd: BorrowedFd<'_>,
+        op: IoringRegisterOp,
+        name: &'static str,
+    ) -> Result<(), Error> {
+        let fd = fd.as_raw_fd();
+        // SAFETY: one i32 fd, read during the call; it is open (borrowed for
+        // the call), and the kernel keeps its own reference to the eventfd.
         unsafe { call(self.fd, op, name, (&fd as *const RawFd).cast(), 1) }?;
         Ok(())
     }
 
     /// Signals `eventfd` on every completion (`IORING_REGISTER_EVENTFD`, 5.2).
-    pub fn register_eventfd(&self, eventfd: RawFd) -> Result<(), Error> {
+    /// The kernel takes its own reference to the eventfd.
+    pub fn register_eventfd(&self, eventfd: BorrowedFd<'_>) -> Result<(), Error> {
         self.eventfd(
             eventfd,
             IoringRegisterOp::RegisterEventfd,
@@ -324,7 +363,7 @@ impl Submitter<'_> {
 
     /// Signals `eventfd` only for completions posted asynchronously
     /// (`IORING_REGISTER_EVENTFD_ASYNC`, 5.6).
-    pub fn register_eventfd_async(&self, eventfd: RawFd) -> Result<(), Error> {
+    pub fn register_eventfd_async(&self, eventfd: BorrowedFd<'_>) -> Result<(), Error> {
         self.eventfd(
             eventfd,
             IoringRegisterOp::RegisterEventfdAsync,

@@ -309,8 +309,12 @@ impl Builder {
         if let Some(fd) = self.wq_fd {
             p.wq_fd = fd;
         }
-        // SAFETY: ATTACH_WQ is only set together with `wq_fd` from a live
-        // fd the caller lent us; NO_MMAP is refused above.
+        // SAFETY: `p` is a live, writable io_uring_params for the call.
+        // NO_MMAP (where the kernel would use addresses from `p`) is refused
+        // above; with ATTACH_WQ, `wq_fd` is only a number that the kernel
+        // looks up and checks to be an io_uring (EBADF/EINVAL otherwise) -
+        // no memory of ours depends on it, and at worst this ring shares the
+        // workers of whichever ring now has that number.
         let fd = unsafe { sys::setup(entries, &mut p) }.map_err(Error::Setup)?;
         map(fd, p)
     }
@@ -448,6 +452,7 @@ fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
         enter_fd,
         enter_flags: IoringEnterFlags::empty(),
         registered_index: None,
+        id: crate::RingId::next(),
         params: Params(p),
         enters: core::cell::Cell::new(0),
         sq_map,

@@ -359,10 +359,26 @@ impl<'a> SubmissionQueue<'a> {
     /// [`BufRing`](crate::buf_ring::BufRing)) stays registered and alive;
     /// for linked chains, the resources of every entry live until that
     /// entry's completion (a `LinkTimeout`'s timespec until the timeout's).
-    /// File descriptors and fixed-file indices must stay open until the
-    /// operation has started. The ring itself must not be dropped or
-    /// forgotten while such an operation is in flight unless the memory is
-    /// leaked too.
+    ///
+    /// Descriptors and registered-file indices (I/O safety): every one the
+    /// entry names must be one the caller owns or borrows, and it must stay
+    /// open (the slot filled with the same file) until the entry's final
+    /// completion has been reaped, not merely until it starts: a linked
+    /// entry, or one the kernel hands to an io-wq worker (`shutdown`,
+    /// buffered file I/O), resolves the number only when it runs, and would
+    /// act on whatever file got the number in between. A registered-file
+    /// slot, a fixed-buffer index and a buffer group must be this ring's.
+    ///
+    /// Completions (`user_data`): if this ring is, or will be, wrapped by
+    /// the safe tier ([`owned::Ring::from_ring`](crate::owned::Ring::from_ring)),
+    /// the entry's `user_data` must be 0 or have bit 63 set, and the same
+    /// holds for any completion the entry posts to another ring that the
+    /// safe tier wraps (`MSG_RING`): other values are the safe tier's
+    /// [`Token`](crate::owned::Token)s, and a completion carrying one
+    /// releases that token's operation while the kernel may still use it.
+    ///
+    /// The ring itself must not be dropped or forgotten while such an
+    /// operation is in flight unless the memory is leaked too.
     #[inline]
     pub unsafe fn push(&mut self, entry: &Entry) -> Result<(), PushError> {
         if !self.has_room() {

@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use ring_core::buf_ring::{self, BufRing, RecvMsgOut};
@@ -208,13 +208,16 @@ fn accept_into_direct_descriptors_and_fixed_file_io() {
     // Dense registration and update.
     let (a, b) = common::connected_pair();
     ring.submitter().unregister_files().unwrap();
-    ring.submitter()
-        .register_files(&[-1, a.as_raw_fd()])
-        .unwrap();
+    // SAFETY: no safe-tier file table on this ring; the raw entries below
+    // expect exactly these files at these slots.
+    unsafe { ring.submitter().register_files(&[None, Some(a.as_fd())]) }.unwrap();
     assert_eq!(
-        ring.submitter()
-            .register_files_update(0, &[b.as_raw_fd()])
-            .unwrap(),
+        // SAFETY: as above.
+        unsafe {
+            ring.submitter()
+                .register_files_update(0, &[Some(b.as_fd())])
+        }
+        .unwrap(),
         1
     );
     let c = common::run(
@@ -726,7 +729,8 @@ fn msg_ring_passes_data_and_fds_between_threads() {
     });
     let b_fd: OwnedFd = rx.recv().unwrap();
     let (sock, mut peer) = common::connected_pair();
-    a.submitter().register_files(&[sock.as_raw_fd()]).unwrap();
+    // SAFETY: no safe-tier file table on ring `a`; slot 0 is `sock`.
+    unsafe { a.submitter().register_files(&[Some(sock.as_fd())]) }.unwrap();
     let data = opcode::MsgRing::data(&b_fd, 42, 0xdada)
         .build()
         .user_data(1);
@@ -746,14 +750,14 @@ fn msg_ring_passes_data_and_fds_between_threads() {
 fn eventfd_personality_iowq_and_restrictions() {
     let mut ring = IoUring::new(8).unwrap();
     let efd = rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC).unwrap();
-    ring.submitter().register_eventfd(efd.as_raw_fd()).unwrap();
+    ring.submitter().register_eventfd(efd.as_fd()).unwrap();
     common::run(&mut ring, &[opcode::Nop::new().build()], 1);
     let mut count = [0u8; 8];
     assert_eq!(rustix::io::read(&efd, &mut count).unwrap(), 8);
     assert!(u64::from_ne_bytes(count) >= 1, "the eventfd was signalled");
     ring.submitter().unregister_eventfd().unwrap();
     ring.submitter()
-        .register_eventfd_async(efd.as_raw_fd())
+        .register_eventfd_async(efd.as_fd())
         .unwrap();
     ring.submitter().unregister_eventfd().unwrap();
 
@@ -796,7 +800,13 @@ fn eventfd_personality_iowq_and_restrictions() {
 #[test]
 fn register_errors_name_the_op() {
     let ring = IoUring::new(4).unwrap();
-    let err = ring.submitter().register_files_update(0, &[0]).unwrap_err();
+    let stdin = std::io::stdin();
+    // SAFETY: the ring has no file table, so nothing is registered.
+    let err = unsafe {
+        ring.submitter()
+            .register_files_update(0, &[Some(stdin.as_fd())])
+    }
+    .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("IORING_REGISTER_FILES_UPDATE"), "{text}");
     assert_eq!(err.errno(), Some(Errno::NXIO));

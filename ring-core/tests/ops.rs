@@ -5,7 +5,7 @@ mod common;
 
 use std::ffi::CString;
 use std::io::{Read as _, Write as _};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 use ring_core::opcode::{self, CancelBy};
@@ -441,7 +441,8 @@ fn poll_single_multishot_and_remove() {
 fn fixed_file_and_buffer_select() {
     let mut ring = IoUring::new(8).unwrap();
     let (r, mut w) = common::pipe();
-    ring.submitter().register_files(&[r.as_raw_fd()]).unwrap();
+    // SAFETY: no safe-tier file table on this ring; slot 0 is `r`.
+    unsafe { ring.submitter().register_files(&[Some(r.as_fd())]) }.unwrap();
     // Classic provided buffers: 2 buffers of 8 bytes in group 3.
     let mut pool = vec![0u8; 16];
     let provide = opcode::ProvideBuffers::new(pool.as_mut_ptr(), 8, 2, 3, 0).build();

@@ -62,14 +62,15 @@ fn write_then_read_hands_buffers_back() {
     let (path, file) = common::temp_file("owned");
     let mut ring = Ring::new(8).unwrap();
     let t = ring
-        .push(Write::new(&file, b"owned data".to_vec()))
+        .push(Write::new(common::share(&file), b"owned data".to_vec()))
         .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.token(), t);
     assert_eq!(c.result(), Ok(10));
     let w: Write = c.take_op().unwrap();
     assert_eq!(w.into_buf(), b"owned data");
-    ring.push(Read::new(&file, vec![0u8; 32])).unwrap();
+    ring.push(Read::new(common::share(&file), vec![0u8; 32]))
+        .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     let n = c.result().unwrap() as usize;
     let r: Read = c.take_op().unwrap();
@@ -83,7 +84,9 @@ fn multishot_recv_gives_owned_buffers_and_keeps_the_ring_alive() {
     let mut ring = Ring::new(8).unwrap();
     let bufs = Rc::new(BufRing::builder(3, 4, 64).build(ring.raw()).unwrap());
     let (mut client, server) = common::connected_pair();
-    let t = ring.push(RecvMulti::new(&server, bufs.clone())).unwrap();
+    let t = ring
+        .push(RecvMulti::new(common::share(&server), bufs.clone()))
+        .unwrap();
     drop(bufs); // the operation keeps the buffer ring alive
     let mut got = Vec::new();
     for word in [&b"alpha"[..], b"beta", b"gamma"] {
@@ -111,7 +114,7 @@ fn send_zc_keeps_the_buffer_until_the_notification() {
     let (a, mut b) = common::connected_pair();
     let drops = Arc::new(AtomicUsize::new(0));
     ring.push(SendZc::new(
-        &a,
+        common::share(&a),
         Counted {
             bytes: vec![9u8; 8192],
             drops: drops.clone(),
@@ -141,7 +144,9 @@ fn send_zc_keeps_the_buffer_until_the_notification() {
 fn multishot_accept_and_timeout_release_at_the_last_completion() {
     let mut ring = Ring::new(8).unwrap();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let ta = ring.push(Accept::new(&l).multishot()).unwrap();
+    let ta = ring
+        .push(Accept::new(common::share(&l)).multishot())
+        .unwrap();
     let tt = ring
         .push(Timeout::new(Duration::from_millis(5)).multishot(3))
         .unwrap();
@@ -194,7 +199,7 @@ fn link_timeout_cancels_and_both_come_back() {
     let (r, _w) = rustix::pipe::pipe().unwrap();
     let (tr, tl) = ring
         .push_with_timeout(
-            Read::new(&r, vec![0u8; 8]).offset(u64::MAX),
+            Read::new(common::share(&r), vec![0u8; 8]).offset(u64::MAX),
             Duration::from_millis(10),
         )
         .unwrap();
@@ -223,11 +228,13 @@ fn drop_with_operations_in_flight_frees_after_the_kernel_is_done() {
         let mut ring = Ring::new(16).unwrap();
         let bufs = Rc::new(BufRing::builder(1, 4, 256).build(ring.raw()).unwrap());
         for _ in 0..4 {
-            ring.push(Read::new(&pr, counted(4096)).offset(u64::MAX))
+            ring.push(Read::new(common::share(&pr), counted(4096)).offset(u64::MAX))
                 .unwrap();
-            ring.push(Recv::new(&server, counted(4096))).unwrap();
+            ring.push(Recv::new(common::share(&server), counted(4096)))
+                .unwrap();
         }
-        ring.push(RecvMulti::new(&server, bufs)).unwrap();
+        ring.push(RecvMulti::new(common::share(&server), bufs))
+            .unwrap();
         ring.push(Timeout::new(Duration::from_secs(3600))).unwrap();
         ring.push(Timeout::new(Duration::from_secs(3600)).multishot(0))
             .unwrap();
@@ -258,7 +265,7 @@ fn drop_timeout_leaks_rather_than_frees() {
         ring.set_drop_timeout(Duration::ZERO);
         ring.push(
             Read::new(
-                &pr,
+                common::share(&pr),
                 Counted {
                     bytes: vec![0u8; 64],
                     drops: drops.clone(),
@@ -284,11 +291,12 @@ fn full_queue_hands_the_operation_back() {
     let (pr, _pw) = rustix::pipe::pipe().unwrap();
     ring.push(owned::Nop).unwrap();
     ring.push(owned::Nop).unwrap();
-    match ring.push(Read::new(&pr, vec![1u8, 2, 3])) {
-        Err(owned::Full(op)) => {
+    match ring.push(Read::new(common::share(&pr), vec![1u8, 2, 3])) {
+        Err(owned::PushError::Full(op)) => {
             assert_eq!(op.into_buf(), vec![1u8, 2, 3], "the very buffer came back")
         }
         Ok(_) => panic!("a full queue accepted an operation"),
+        Err(e) => panic!("not a full queue: {e}"),
     }
     ring.raw().enable().unwrap();
     let cs = wait_all(&mut ring, 2);
@@ -317,14 +325,16 @@ fn typed_ring_hands_variants_back() {
     let (mut client, server) = common::connected_pair();
     let tr = ring
         .push(Read::new(
-            &file,
+            common::share(&file),
             Counted {
                 bytes: vec![0u8; 16],
                 drops: drops.clone(),
             },
         ))
         .unwrap();
-    let tm = ring.push(RecvMulti::new(&server, bufs)).unwrap();
+    let tm = ring
+        .push(RecvMulti::new(common::share(&server), bufs))
+        .unwrap();
     ring.push(owned::Nop).unwrap();
     client.write_all(b"hello").unwrap();
     let mut cs = wait_all(&mut ring, 3);
@@ -354,7 +364,8 @@ fn untaken_buffers_go_back_to_their_ring() {
     let mut ring = Ring::<Op>::typed(8).unwrap();
     let bufs = Rc::new(BufRing::builder(6, 2, 64).build(ring.raw()).unwrap());
     let (mut client, server) = common::connected_pair();
-    ring.push(RecvMulti::new(&server, bufs)).unwrap();
+    ring.push(RecvMulti::new(common::share(&server), bufs))
+        .unwrap();
     for i in 0..6u8 {
         client.write_all(&[i; 3]).unwrap();
         let c = wait_all(&mut ring, 1).pop().unwrap();
@@ -377,9 +388,11 @@ fn typed_ring_drop_with_operations_in_flight() {
                 bytes: vec![0u8; 4096],
                 drops: drops.clone(),
             };
-            ring.push(Read::new(&pr, buf).offset(u64::MAX)).unwrap();
+            ring.push(Read::new(common::share(&pr), buf).offset(u64::MAX))
+                .unwrap();
         }
-        ring.push(RecvMulti::new(&server, bufs)).unwrap();
+        ring.push(RecvMulti::new(common::share(&server), bufs))
+            .unwrap();
         ring.push(Timeout::new(Duration::from_secs(3600)).multishot(0))
             .unwrap();
         ring.submit().unwrap();
@@ -394,7 +407,7 @@ fn vectored_write_and_read() {
     let (path, file) = common::temp_file("owned-vec");
     let mut ring = Ring::new(8).unwrap();
     ring.push(owned::Writev::new(
-        &file,
+        common::share(&file),
         vec![b"hello ".to_vec(), b"world".to_vec()],
     ))
     .unwrap();
@@ -402,8 +415,11 @@ fn vectored_write_and_read() {
     assert_eq!(c.result(), Ok(11));
     let w: owned::Writev = c.take_op().unwrap();
     assert_eq!(w.into_bufs(), vec![b"hello ".to_vec(), b"world".to_vec()]);
-    ring.push(owned::Readv::new(&file, vec![vec![0u8; 3], vec![0u8; 8]]))
-        .unwrap();
+    ring.push(owned::Readv::new(
+        common::share(&file),
+        vec![vec![0u8; 3], vec![0u8; 8]],
+    ))
+    .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(11));
     let r: owned::Readv = c.take_op().unwrap();
@@ -425,9 +441,14 @@ fn connect_and_accept_with_peer_address() {
     )
     .unwrap();
     let mut ring = Ring::new(8).unwrap();
-    let ta = ring.push(owned::AcceptPeer::new(&l)).unwrap();
+    let ta = ring
+        .push(owned::AcceptPeer::new(common::share(&l)))
+        .unwrap();
     let tc = ring
-        .push(owned::Connect::new(&client, l.local_addr().unwrap()))
+        .push(owned::Connect::new(
+            common::share(&client),
+            l.local_addr().unwrap(),
+        ))
         .unwrap();
     let mut cs = wait_all(&mut ring, 2);
     let conn = cs.iter().find(|c| c.token() == tc).unwrap();
@@ -441,7 +462,7 @@ fn connect_and_accept_with_peer_address() {
     // And the two ends talk: a message of two buffers arrives whole.
     drop(cs);
     ring.push(owned::SendMsg::new(
-        &client,
+        common::share(&client),
         vec![b"ab".to_vec(), b"cd".to_vec()],
     ))
     .unwrap();
@@ -461,10 +482,13 @@ fn datagram_messages_carry_addresses() {
     let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut ring = Ring::new(8).unwrap();
     let tr = ring
-        .push(owned::RecvMsg::new(&b, vec![vec![0u8; 2], vec![0u8; 16]]))
+        .push(owned::RecvMsg::new(
+            common::share(&b),
+            vec![vec![0u8; 2], vec![0u8; 16]],
+        ))
         .unwrap();
     ring.push(owned::SendMsg::to(
-        &a,
+        common::share(&a),
         vec![b"da".to_vec(), b"tagram".to_vec()],
         b.local_addr().unwrap(),
     ))
@@ -524,12 +548,14 @@ fn fixed_buffers_are_lent_and_returned() {
     assert!(pool.take().is_none(), "two buffers, both lent");
     w.set_len(5);
     w.copy_from_slice(b"fixed");
-    ring.push(owned::WriteFixed::new(&file, w)).unwrap();
+    ring.push(owned::WriteFixed::new(common::share(&file), w))
+        .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(5));
     drop(c.take_op::<owned::WriteFixed>().unwrap().into_buf());
     assert_eq!(pool.available(), 1, "the written buffer is back");
-    ring.push(owned::ReadFixed::new(&file, r)).unwrap();
+    ring.push(owned::ReadFixed::new(common::share(&file), r))
+        .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(5));
     let r = c.take_op::<owned::ReadFixed>().unwrap().into_buf();
@@ -540,23 +566,26 @@ fn fixed_buffers_are_lent_and_returned() {
     std::fs::remove_file(path).unwrap();
 }
 
-/// Owned operations take registered files (`types::Fixed`) as well as
-/// descriptors.
+/// Owned operations take registered files (a `Files` table's `FixedFile`)
+/// as well as descriptors; the slot stays filled while the handle lives and
+/// is emptied when the last share drops.
 #[test]
 fn registered_files_are_targets_too() {
-    use std::os::fd::AsRawFd;
     let (path, file) = common::temp_file("owned-regfile");
     std::fs::write(&path, b"registered").unwrap();
     let mut ring = Ring::new(8).unwrap();
-    ring.raw()
-        .submitter()
-        .register_files(&[file.as_raw_fd()])
-        .unwrap();
-    ring.push(Read::new(ring_core::types::Fixed(0), vec![0u8; 10]))
-        .unwrap();
+    let files = owned::Files::register(ring.raw(), 4).unwrap();
+    let fixed = files.install(&file).unwrap();
+    drop(file); // the table keeps its own reference to the file
+    assert_eq!(files.available(), 3);
+    ring.push(Read::new(&fixed, vec![0u8; 10])).unwrap();
+    drop(fixed); // the read keeps the slot filled
+    assert_eq!(files.available(), 3);
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(10));
     assert_eq!(c.take_op::<Read>().unwrap().into_buf(), b"registered");
+    drop(c);
+    assert_eq!(files.available(), 4, "the last share emptied the slot");
     std::fs::remove_file(path).unwrap();
 }
 
@@ -568,16 +597,19 @@ fn linked_pairs_and_one_shot_receives() {
     let (r, w) = common::pipe();
     let mut ring = Ring::new(8).unwrap();
     let (tw, tr) = ring
-        .push_linked(Write::new(&w, b"x".to_vec()), Read::new(&r, vec![0u8; 1]))
+        .push_linked(
+            Write::new(common::share(&w), b"x".to_vec()),
+            Read::new(common::share(&r), vec![0u8; 1]),
+        )
         .unwrap();
     let mut cs = wait_all(&mut ring, 2);
     assert_eq!(cs[0].token(), tw, "in order");
     let read = cs.iter_mut().find(|c| c.token() == tr).unwrap();
     assert_eq!(read.result(), Ok(1));
     assert_eq!(read.take_op::<Read>().unwrap().into_buf(), b"x");
-    let bad = ring_core::types::Fd(-1);
+    // Reading the pipe's write end fails (EBADF).
     let (_, tn) = ring
-        .push_linked(Read::new(bad, vec![0u8; 1]), owned::Nop)
+        .push_linked(Read::new(common::share(&w), vec![0u8; 1]), owned::Nop)
         .unwrap();
     let cs = wait_all(&mut ring, 2);
     let nop = cs.iter().find(|c| c.token() == tn).unwrap();
@@ -585,7 +617,8 @@ fn linked_pairs_and_one_shot_receives() {
 
     let bufs = Rc::new(BufRing::builder(8, 4, 64).build(ring.raw()).unwrap());
     let (mut client, server) = common::connected_pair();
-    ring.push(RecvMulti::new(&server, bufs).once()).unwrap();
+    ring.push(RecvMulti::new(common::share(&server), bufs).once())
+        .unwrap();
     client.write_all(b"one").unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert!(!c.more() && c.is_final(), "one completion only");

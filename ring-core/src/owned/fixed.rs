@@ -18,11 +18,11 @@ use std::rc::Rc;
 use rustix::io_uring::{iovec, IoringRegisterOp};
 
 use super::Operation;
+use super::Target;
 use crate::opcode;
 use crate::register;
 use crate::squeue;
-use crate::types::Target;
-use crate::{Error, IoUring};
+use crate::{Error, IoUring, RingId};
 
 /// A pool of buffers registered with one ring (`IORING_REGISTER_BUFFERS`)
 /// for [`ReadFixed`] and [`WriteFixed`]. A ring has one such table: build
@@ -33,6 +33,9 @@ pub struct FixedBufs {
     ptrs: Vec<*mut u8>,
     size: usize,
     free: RefCell<Vec<u16>>,
+    /// The ring the buffers are registered with: an index means nothing to
+    /// another ring.
+    ring_id: RingId,
     /// A duplicate of the ring fd, to unregister on drop.
     ring_fd: OwnedFd,
 }
@@ -40,6 +43,10 @@ pub struct FixedBufs {
 impl FixedBufs {
     /// Allocates `count` zeroed buffers of `size` bytes and registers them
     /// with `ring`.
+    ///
+    /// A ring has one table of registered buffers: if it has one already
+    /// the kernel refuses (`EBUSY`), this returns the error, and the pool
+    /// registered before keeps working.
     pub fn register(ring: &IoUring, count: u16, size: usize) -> Result<Rc<Self>, Error> {
         if count == 0 || size == 0 {
             return Err(Error::InvalidArgument(
@@ -51,28 +58,39 @@ impl FixedBufs {
                 op: "F_DUPFD_CLOEXEC of the ring fd",
                 errno,
             })?;
-        let ptrs: Vec<*mut u8> = (0..count)
-            .map(|_| Box::into_raw(vec![0u8; size].into_boxed_slice()).cast::<u8>())
+        let bufs: Vec<Box<[u8]>> = (0..count)
+            .map(|_| vec![0u8; size].into_boxed_slice())
             .collect();
-        let pool = FixedBufs {
-            ptrs,
-            size,
-            free: RefCell::new((0..count).rev().collect()),
-            ring_fd,
-        };
-        let iovecs: Vec<iovec> = pool
-            .ptrs
+        let iovecs: Vec<iovec> = bufs
             .iter()
-            .map(|&p| iovec {
-                iov_base: p.cast(),
+            .map(|b| iovec {
+                iov_base: b.as_ptr().cast_mut().cast(),
                 iov_len: size,
             })
             .collect();
-        // SAFETY: the buffers stay allocated until `Drop` has unregistered
-        // them; Rust reaches their bytes only through a `FixedBuf`, which a
-        // fixed operation owns while the kernel uses it.
+        // SAFETY: the buffers are heap allocations that do not move; from
+        // here they stay allocated until `Drop` has unregistered them (on
+        // failure nothing was registered and they are freed as plain
+        // boxes). Rust reaches their bytes only through a `FixedBuf`, which
+        // a fixed operation owns while the kernel uses it.
         unsafe { ring.submitter().register_buffers(&iovecs) }?;
-        Ok(Rc::new(pool))
+        // Registered: only now does the pool exist, so only a pool that
+        // registered ever unregisters (its `Drop`), never a failed attempt.
+        Ok(Rc::new(FixedBufs {
+            ptrs: bufs
+                .into_iter()
+                .map(|b| Box::into_raw(b).cast::<u8>())
+                .collect(),
+            size,
+            free: RefCell::new((0..count).rev().collect()),
+            ring_id: ring.id(),
+            ring_fd,
+        }))
+    }
+
+    /// The ring these buffers are registered with.
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
     }
 
     /// Lends a free buffer, or `None` if all are lent.
@@ -150,6 +168,11 @@ impl FixedBuf {
     /// Sets how many bytes operations use (at most the buffer size).
     pub fn set_len(&mut self, len: usize) {
         self.len = len.min(self.pool.size);
+    }
+
+    /// The ring whose registered table holds this buffer.
+    pub fn ring_id(&self) -> RingId {
+        self.pool.ring_id
     }
 
     fn ptr(&self) -> *mut u8 {
@@ -234,14 +257,21 @@ fixed_op!(
 
 // SAFETY: the entry points into the registered buffer the operation holds
 // exclusively, which the pool keeps allocated and registered while the
-// holder lives. Pushed on a ring other than the pool's, the index names that
-// ring's table, and the kernel refuses (EFAULT) an address range outside the
-// registered buffer it names: it writes only into memory this buffer covers.
+// holder lives; `usable_on` keeps it off every ring but the pool's, where
+// the index names this very buffer.
 unsafe impl Operation for ReadFixed {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::ReadFixed::new(self.target, self.buf.ptr(), self.len32(), self.buf.index)
-            .offset(self.offset)
-            .build()
+        opcode::ReadFixed::new(
+            self.target.raw(),
+            self.buf.ptr(),
+            self.len32(),
+            self.buf.index,
+        )
+        .offset(self.offset)
+        .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring) && self.buf.ring_id() == ring
     }
 }
 
@@ -254,8 +284,16 @@ fixed_op!(
 // SAFETY: as for ReadFixed; the kernel only reads the buffer.
 unsafe impl Operation for WriteFixed {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::WriteFixed::new(self.target, self.buf.ptr(), self.len32(), self.buf.index)
-            .offset(self.offset)
-            .build()
+        opcode::WriteFixed::new(
+            self.target.raw(),
+            self.buf.ptr(),
+            self.len32(),
+            self.buf.index,
+        )
+        .offset(self.offset)
+        .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring) && self.buf.ring_id() == ring
     }
 }

@@ -14,9 +14,10 @@ use std::path::Path;
 use super::net::Vectored;
 use super::ops::IoBuf;
 use super::Operation;
+use super::Target;
 use crate::opcode;
 use crate::squeue;
-use crate::types::Target;
+use crate::RingId;
 
 /// `AT_FDCWD`: paths relative to the current directory.
 const AT_FDCWD: RawFd = -100;
@@ -67,9 +68,12 @@ vectored_op!(
 unsafe impl<B: IoBuf> Operation for Readv<B> {
     fn entry(&mut self) -> squeue::Entry {
         let n = self.count();
-        opcode::Readv::new(self.target, self.data.iov_ptr(), n)
+        opcode::Readv::new(self.target.raw(), self.data.iov_ptr(), n)
             .offset(self.offset)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -83,9 +87,12 @@ vectored_op!(
 unsafe impl<B: IoBuf> Operation for Writev<B> {
     fn entry(&mut self) -> squeue::Entry {
         let n = self.count();
-        opcode::Writev::new(self.target, self.data.iov_ptr(), n)
+        opcode::Writev::new(self.target.raw(), self.data.iov_ptr(), n)
             .offset(self.offset)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 

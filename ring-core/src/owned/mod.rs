@@ -21,8 +21,26 @@
 //! within [`Ring::set_drop_timeout`] (default 1 s), the remaining operations
 //! are **leaked**, never freed: the kernel may still write to them.
 //!
-//! Operations take their file as `&impl AsRawFd` (a `File`, a socket, an
-//! `OwnedFd`) or as a registered file ([`types::Fixed`](crate::types::Fixed)).
+//! ## Descriptors and ring-bound resources
+//!
+//! The safe tier is sound for descriptors too (std's I/O safety): an
+//! operation holds a share of the file it acts on, a [`SharedFd`] or a
+//! [`FixedFile`] (a registered slot), until its final completion, so no
+//! safe code can close the descriptor (or empty the slot) and have the
+//! kernel act on whatever file gets the number next. Constructors take
+//! `impl Into<`[`Target`]`>`: `&shared`, or a `File`/socket by value; a
+//! borrowed `&File` or a bare number does not compile.
+//!
+//! Buffer rings, fixed-buffer pools and registered-file tables record the
+//! ring they were registered with ([`RingId`](crate::RingId)); pushing an
+//! operation that uses one on another ring is refused with
+//! [`PushError::WrongRing`].
+//!
+//! Completions find their operation by the token in `user_data`. Tokens
+//! are never 0 and never have bit 63 set ([`Token`]); the raw tier's push
+//! contract forbids other values on a ring the safe tier wraps, so no
+//! completion can release an operation the kernel still uses.
+//!
 //! Besides single buffers they own iovec arrays ([`Readv`], [`Writev`]),
 //! socket addresses ([`Connect`], [`AcceptPeer`]), message headers
 //! ([`SendMsg`], [`RecvMsg`]), paths ([`Open`], [`Unlink`], [`Mkdir`]) and
@@ -57,9 +75,9 @@
 //! ```
 //!
 //! ```
-//! use ring_core::owned::{Read, Ring};
+//! use ring_core::owned::{Read, Ring, SharedFd};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let file = std::fs::File::open("/proc/self/stat")?;
+//! let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 //! let mut ring = Ring::new(8)?;
 //! let token = ring.push(Read::new(&file, vec![0u8; 64]))?;
 //! ring.submit_and_wait(1)?;
@@ -76,7 +94,7 @@
 //!
 //! ```compile_fail
 //! use ring_core::owned::{Read, Ring};
-//! let file = std::fs::File::open("/dev/zero").unwrap();
+//! let file = ring_core::owned::SharedFd::new(std::fs::File::open("/dev/zero").unwrap());
 //! let mut ring = Ring::new(8).unwrap();
 //! let buf = vec![0u8; 4096];
 //! ring.push(Read::new(&file, buf)).unwrap();
@@ -88,7 +106,7 @@
 //!
 //! ```compile_fail
 //! use ring_core::owned::{Read, Ring};
-//! let file = std::fs::File::open("/dev/zero").unwrap();
+//! let file = ring_core::owned::SharedFd::new(std::fs::File::open("/dev/zero").unwrap());
 //! let mut ring = Ring::new(8).unwrap();
 //! let mut local = [0u8; 64];
 //! ring.push(Read::new(&file, &mut local[..])).unwrap(); // not an owned buffer
@@ -98,9 +116,10 @@ use std::any::Any;
 use std::rc::Rc;
 
 use crate::buf_ring::BufRing;
-use crate::squeue;
+use crate::{squeue, RingId};
 
 mod completion;
+mod fd;
 mod fixed;
 mod fs;
 mod net;
@@ -109,6 +128,7 @@ mod ring;
 mod table;
 
 pub use completion::{Completion, OwnedBuf};
+pub use fd::{Files, FixedFile, SharedFd, Target};
 pub use fixed::{FixedBuf, FixedBufs, ReadFixed, WriteFixed};
 pub use fs::{Mkdir, Open, Readv, Unlink, Writev};
 pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
@@ -125,11 +145,23 @@ pub use ring::{Completions, Pusher, Ring};
 /// `entry` must return an entry whose pointers point only into memory owned
 /// by `self` that does not move when `self` is moved (heap allocations:
 /// `Vec`, `Box`), and that `self` keeps unchanged until it is dropped or
-/// handed back. Buffer-select entries must name the group of the
-/// [`BufRing`] returned by `buf_ring`. The entry must not set
-/// `CQE_SKIP_SUCCESS`. If `result_is_fd` returns true, every non-negative
-/// result of the operation's completions must be a new file descriptor that
-/// nothing else owns (not a direct descriptor).
+/// handed back.
+///
+/// Every descriptor or registered-file index the entry names must be one
+/// that `self` owns or shares (a [`Target`], an `OwnedFd`) and keeps open
+/// (filled) until it is dropped or handed back; never a number copied from
+/// a borrow.
+///
+/// Buffer-select entries must name the group of the [`BufRing`] returned
+/// by `buf_ring`. If the entry names any ring-bound resource (a buffer
+/// group, a fixed buffer, a registered-file slot), `usable_on` must return
+/// false for every ring other than the one that resource is registered
+/// with.
+///
+/// The entry must not set `CQE_SKIP_SUCCESS`, and must not post a
+/// completion to any ring (as `MSG_RING` does). If `result_is_fd` returns
+/// true, every non-negative result of the operation's completions must be
+/// a new file descriptor that nothing else owns (not a direct descriptor).
 pub unsafe trait Operation: Any {
     /// The entry to submit (called once, when pushed, on the value the
     /// ring then keeps).
@@ -145,6 +177,14 @@ pub unsafe trait Operation: Any {
     fn result_is_fd(&self) -> bool {
         false
     }
+
+    /// Whether every ring-bound resource this operation uses (registered
+    /// file, buffer ring, fixed buffer) belongs to ring `ring`. The ring
+    /// refuses the operation otherwise.
+    fn usable_on(&self, ring: RingId) -> bool {
+        let _ = ring;
+        true
+    }
 }
 
 /// What a [`Ring`] keeps per operation: one [`Operation`] type `O`
@@ -157,6 +197,8 @@ pub trait Store: sealed::Sealed + 'static {
     fn buf_ring(&self) -> Option<&Rc<BufRing>>;
     /// See [`Operation::result_is_fd`].
     fn result_is_fd(&self) -> bool;
+    /// See [`Operation::usable_on`].
+    fn usable_on(&self, ring: RingId) -> bool;
 }
 
 mod sealed {
@@ -178,6 +220,10 @@ impl<O: Operation> Store for O {
     fn result_is_fd(&self) -> bool {
         Operation::result_is_fd(self)
     }
+    #[inline(always)]
+    fn usable_on(&self, ring: RingId) -> bool {
+        Operation::usable_on(self, ring)
+    }
 }
 
 impl Store for Box<dyn Operation> {
@@ -193,6 +239,10 @@ impl Store for Box<dyn Operation> {
     fn result_is_fd(&self) -> bool {
         (**self).result_is_fd()
     }
+    #[inline]
+    fn usable_on(&self, ring: RingId) -> bool {
+        (**self).usable_on(ring)
+    }
 }
 
 impl<T: Operation> From<T> for Box<dyn Operation> {
@@ -203,8 +253,29 @@ impl<T: Operation> From<T> for Box<dyn Operation> {
 }
 
 /// Identifies a pushed operation; every completion carries it.
+///
+/// A token is the operation's slot index in the low 32 bits and the slot's
+/// generation in the high 32; generations run from 1 to 2^31 - 1, so a
+/// token is never 0 (the `user_data` of an entry that did not set one) and
+/// never has bit 63 set. Values outside that range never name an operation:
+/// they are free for the raw tier's own entries on a wrapped ring (see
+/// [`SubmissionQueue::push`](crate::squeue::SubmissionQueue::push)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Token(u64);
+
+/// The first generation of a slot.
+pub(crate) const FIRST_GEN: u32 = 1;
+
+/// The generation after `gen`: from 2^31 - 1 back to [`FIRST_GEN`], so that
+/// bit 31 (bit 63 of the token) is never set.
+#[inline(always)]
+pub(crate) const fn next_gen(gen: u32) -> u32 {
+    if gen >= 0x7fff_ffff {
+        FIRST_GEN
+    } else {
+        gen + 1
+    }
+}
 
 impl Token {
     #[inline(always)]
@@ -232,17 +303,56 @@ impl Token {
     }
 }
 
-/// The submission queue was full; the operation comes back unchanged.
+/// Why a push did not go in; the operation comes back unchanged.
 #[derive(Debug)]
-pub struct Full<T>(pub T);
+pub enum PushError<T> {
+    /// The submission queue is full (submit, reap, and push again).
+    Full(T),
+    /// The operation uses a resource (registered file, buffer ring, fixed
+    /// buffer) of another ring: it would name something else here.
+    WrongRing(T),
+}
 
-impl<T> std::fmt::Display for Full<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("submission queue is full")
+impl<T> PushError<T> {
+    /// The operation back.
+    pub fn into_inner(self) -> T {
+        match self {
+            PushError::Full(op) | PushError::WrongRing(op) => op,
+        }
+    }
+
+    /// The same error around another value.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> PushError<U> {
+        match self {
+            PushError::Full(op) => PushError::Full(f(op)),
+            PushError::WrongRing(op) => PushError::WrongRing(f(op)),
+        }
     }
 }
 
-impl<T: std::fmt::Debug> std::error::Error for Full<T> {}
+impl<T> std::fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PushError::Full(_) => "submission queue is full",
+            PushError::WrongRing(_) => "operation uses a resource registered with another ring",
+        })
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for PushError<T> {}
+
+/// For `?` in functions returning `std::io::Result`: a full queue is
+/// `WouldBlock`, a resource of another ring `InvalidInput`. The operation
+/// is dropped.
+impl<T> From<PushError<T>> for std::io::Error {
+    fn from(e: PushError<T>) -> Self {
+        let kind = match e {
+            PushError::Full(_) => std::io::ErrorKind::WouldBlock,
+            PushError::WrongRing(_) => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, e.to_string())
+    }
+}
 
 /// Declares an enum of operations for a typed [`Ring`]: the enum, an
 /// [`Operation`] impl that forwards to each variant, and a `From` impl per
@@ -260,7 +370,7 @@ impl<T: std::fmt::Debug> std::error::Error for Full<T> {}
 ///     }
 /// }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let file = std::fs::File::open("/proc/self/stat")?;
+/// let file = ring_core::owned::SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 /// let mut ring = Ring::<Op>::typed(8)?;
 /// ring.push(Nop)?;
 /// ring.push(Read::new(&file, vec![0u8; 16]))?;
@@ -308,6 +418,12 @@ macro_rules! operations {
             fn result_is_fd(&self) -> bool {
                 match self {
                     $( $name::$variant(op) => $crate::owned::Operation::result_is_fd(op), )+
+                }
+            }
+            #[inline(always)]
+            fn usable_on(&self, ring: $crate::RingId) -> bool {
+                match self {
+                    $( $name::$variant(op) => $crate::owned::Operation::usable_on(op, ring), )+
                 }
             }
         }

@@ -13,9 +13,10 @@ use rustix::net::RecvFlags;
 
 use super::ops::IoBuf;
 use super::Operation;
+use super::Target;
 use crate::opcode;
 use crate::squeue;
-use crate::types::Target;
+use crate::RingId;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -133,7 +134,10 @@ impl Connect {
 unsafe impl Operation for Connect {
     fn entry(&mut self) -> squeue::Entry {
         let len = *self.addr.len;
-        opcode::Connect::new(self.target, self.addr.ptr(), len).build()
+        opcode::Connect::new(self.target.raw(), self.addr.ptr(), len).build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -169,13 +173,16 @@ impl AcceptPeer {
 unsafe impl Operation for AcceptPeer {
     fn entry(&mut self) -> squeue::Entry {
         let len: *mut u32 = &mut *self.peer.len;
-        opcode::Accept::new(self.target)
+        opcode::Accept::new(self.target.raw())
             .peer(self.peer.ptr(), len)
             .flags(SOCK_CLOEXEC)
             .build()
     }
     fn result_is_fd(&self) -> bool {
         true
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -305,9 +312,12 @@ impl<B: IoBuf> SendMsg<B> {
 // iovec array, the owned buffers and the boxed address: all owned, stable.
 unsafe impl<B: IoBuf> Operation for SendMsg<B> {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::SendMsg::new(self.target, self.msg.hdr())
+        opcode::SendMsg::new(self.target.raw(), self.msg.hdr())
             .msg_flags(MSG_NOSIGNAL)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -341,6 +351,9 @@ impl<B: IoBuf> RecvMsg<B> {
 // the header's length fields, all owned by the operation.
 unsafe impl<B: IoBuf> Operation for RecvMsg<B> {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::RecvMsg::new(self.target, self.msg.hdr()).build()
+        opcode::RecvMsg::new(self.target.raw(), self.msg.hdr()).build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }

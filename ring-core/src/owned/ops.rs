@@ -9,11 +9,13 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::Target;
 use super::{Operation, Token};
 use crate::buf_ring::BufRing;
 use crate::opcode::{self, CancelBy};
 use crate::squeue;
-use crate::types::{Fd, Target, Timespec};
+use crate::types::{Fd, Timespec};
+use crate::RingId;
 
 /// Owned heap memory an operation may hand to the kernel: its address and
 /// length do not change while the value is moved.
@@ -114,9 +116,12 @@ buf_op!(
 unsafe impl<B: IoBuf> Operation for Read<B> {
     fn entry(&mut self) -> squeue::Entry {
         let len = len32(self.buf.bytes_total());
-        opcode::Read::new(self.target, self.buf.stable_ptr(), len)
+        opcode::Read::new(self.target.raw(), self.buf.stable_ptr(), len)
             .offset(self.offset)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -131,9 +136,12 @@ buf_op!(
 unsafe impl<B: IoBuf> Operation for Write<B> {
     fn entry(&mut self) -> squeue::Entry {
         let len = len32(self.buf.bytes_total());
-        opcode::Write::new(self.target, self.buf.stable_ptr(), len)
+        opcode::Write::new(self.target.raw(), self.buf.stable_ptr(), len)
             .offset(self.offset)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -147,7 +155,10 @@ buf_op!(
 unsafe impl<B: IoBuf> Operation for Recv<B> {
     fn entry(&mut self) -> squeue::Entry {
         let len = len32(self.buf.bytes_total());
-        opcode::Recv::new(self.target, self.buf.stable_ptr(), len).build()
+        opcode::Recv::new(self.target.raw(), self.buf.stable_ptr(), len).build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -184,11 +195,14 @@ impl RecvMulti {
 // its memory alive while the operation lives.
 unsafe impl Operation for RecvMulti {
     fn entry(&mut self) -> squeue::Entry {
-        let r = opcode::Recv::with_buf_group(self.target, self.bufs.bgid());
+        let r = opcode::Recv::with_buf_group(self.target.raw(), self.bufs.bgid());
         if self.multishot { r.multishot() } else { r }.build()
     }
     fn buf_ring(&self) -> Option<&Rc<BufRing>> {
         Some(&self.bufs)
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring) && self.bufs.ring_id() == ring
     }
 }
 
@@ -202,9 +216,12 @@ buf_op!(
 unsafe impl<B: IoBuf> Operation for Send<B> {
     fn entry(&mut self) -> squeue::Entry {
         let len = len32(self.buf.bytes_total());
-        opcode::Send::new(self.target, self.buf.stable_ptr(), len)
+        opcode::Send::new(self.target.raw(), self.buf.stable_ptr(), len)
             .msg_flags(0x4000)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -220,9 +237,12 @@ buf_op!(
 unsafe impl<B: IoBuf> Operation for SendZc<B> {
     fn entry(&mut self) -> squeue::Entry {
         let len = len32(self.buf.bytes_total());
-        opcode::SendZc::new(self.target, self.buf.stable_ptr(), len)
+        opcode::SendZc::new(self.target.raw(), self.buf.stable_ptr(), len)
             .msg_flags(0x4000)
             .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -255,11 +275,14 @@ impl Accept {
 // descriptor nobody else owns.
 unsafe impl Operation for Accept {
     fn entry(&mut self) -> squeue::Entry {
-        let a = opcode::Accept::new(self.target).flags(0o2000000);
+        let a = opcode::Accept::new(self.target.raw()).flags(0o2000000);
         if self.multishot { a.multishot() } else { a }.build()
     }
     fn result_is_fd(&self) -> bool {
         true
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }
 
@@ -319,33 +342,50 @@ unsafe impl Operation for LinkTimeout {
 
 /// Cancels operations (see [`Ring::cancel`](super::Ring::cancel)).
 #[derive(Debug)]
-pub struct AsyncCancel(CancelBy);
+pub struct AsyncCancel(Cancel);
+
+/// What an [`AsyncCancel`] matches.
+#[derive(Debug)]
+enum Cancel {
+    Token(Token),
+    /// Every operation on this file; the share keeps the number from being
+    /// reused for another file before the cancel runs.
+    File(Target),
+}
 
 impl AsyncCancel {
     /// Cancels the operation `token` names.
     pub fn token(token: Token) -> Self {
-        AsyncCancel(CancelBy::UserData(token.raw()))
+        AsyncCancel(Cancel::Token(token))
     }
     /// Cancels every in-flight operation on `fd`.
     pub fn all_on_fd(fd: impl Into<Target>) -> Self {
-        AsyncCancel(CancelBy::Fd(fd.into()))
+        AsyncCancel(Cancel::File(fd.into()))
     }
 }
 
-// SAFETY: points to nothing.
+// SAFETY: points to no memory; the file it matches by is a share it holds.
 unsafe impl Operation for AsyncCancel {
     fn entry(&mut self) -> squeue::Entry {
-        let c = opcode::AsyncCancel::new(self.0);
-        if matches!(self.0, CancelBy::Fd(_)) {
-            c.all()
-        } else {
-            c
+        match &self.0 {
+            Cancel::Token(t) => opcode::AsyncCancel::new(CancelBy::UserData(t.raw())),
+            Cancel::File(f) => opcode::AsyncCancel::new(CancelBy::Fd(f.raw())).all(),
         }
         .build()
     }
+    fn usable_on(&self, ring: RingId) -> bool {
+        match &self.0 {
+            Cancel::Token(_) => true,
+            Cancel::File(f) => f.usable_on(ring),
+        }
+    }
 }
 
-/// Closes a descriptor the caller gives up (`into_raw_fd`).
+/// Closes a descriptor the caller gives up: it takes the [`OwnedFd`]
+/// (from a [`SharedFd::try_unwrap`](super::SharedFd::try_unwrap) once no
+/// operation shares it), so no other operation can be using it.
+///
+/// [`OwnedFd`]: std::os::fd::OwnedFd
 #[derive(Debug)]
 pub struct Close(RawFd);
 
@@ -378,8 +418,8 @@ unsafe impl Operation for Close {
 /// 0 read, 1 write, 2 both).
 ///
 /// The kernel runs this on an io-wq worker and resolves the fd number only
-/// then: do not close the fd (and let its number be reused) before this
-/// completes.
+/// then; the operation's share of the socket keeps that number from being
+/// closed and reused for another socket until it has completed.
 #[derive(Debug)]
 pub struct Shutdown {
     target: Target,
@@ -399,6 +439,9 @@ impl Shutdown {
 // SAFETY: points to nothing.
 unsafe impl Operation for Shutdown {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Shutdown::new(self.target, self.how).build()
+        opcode::Shutdown::new(self.target.raw(), self.how).build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
     }
 }

@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use super::completion::Completion;
 use super::ops::{AsyncCancel, LinkTimeout};
 use super::table::Table;
-use super::{Full, Operation, Store, Token};
+use super::{Operation, PushError, Store, Token};
 use crate::opcode::{self, CancelBy};
 use crate::squeue::{Flags, SubmissionQueue};
-use crate::{cqueue, Error, IoUring, SubmitError};
+use crate::{cqueue, Error, IoUring, RingId, SubmitError};
 
-/// The `user_data` of the cancel that `Drop` pushes; never a token (a token
-/// with index `u32::MAX` would need 2^32 slots).
+/// The `user_data` of the cancel that `Drop` pushes; never a token (bit 63
+/// is set).
 const DROP_CANCEL: u64 = u64::MAX;
 
 /// An io_uring that owns its in-flight operations. See the module docs.
@@ -32,6 +32,8 @@ const DROP_CANCEL: u64 = u64::MAX;
 /// [`typed`](Ring::typed)).
 pub struct Ring<S: Store = Box<dyn Operation>> {
     table: Table<S>,
+    /// `ring.id()`, kept at hand for the push-time resource check.
+    id: RingId,
     drop_timeout: Duration,
     // Declared last: dropped after `Drop` has reaped (or leaked) every
     // operation.
@@ -56,12 +58,19 @@ impl<O: Operation> Ring<O> {
 
 impl<S: Store> Ring<S> {
     /// Wraps a ring built with any [`Builder`](crate::Builder) options (and
-    /// registrations such as [`IoUring::register_ring_fd`]). The ring must
-    /// have nothing in flight. Name the kind of ring: `let r: Ring =
-    /// Ring::from_ring(raw)` (boxed) or `Ring::<MyOp>::from_ring(raw)`.
+    /// registrations such as [`IoUring::register_ring_fd`]). Name the kind
+    /// of ring: `let r: Ring = Ring::from_ring(raw)` (boxed) or
+    /// `Ring::<MyOp>::from_ring(raw)`.
+    ///
+    /// Entries pushed through the raw tier before (still in flight, or
+    /// completed and not reaped) come out of [`completions`](Self::completions)
+    /// as completions without an operation: the raw push contract
+    /// ([`SubmissionQueue::push`]) keeps their `user_data` out of the range
+    /// of [`Token`]s, so they cannot release an operation of this ring.
     pub fn from_ring(ring: IoUring) -> Self {
         Ring {
             table: Table::new(),
+            id: ring.id(),
             drop_timeout: Duration::from_secs(1),
             ring,
         }
@@ -103,16 +112,23 @@ impl<S: Store> Ring<S> {
         self.room() >= n
     }
 
+    /// This ring's identity (that of the raw ring it wraps).
+    pub fn id(&self) -> RingId {
+        self.id
+    }
+
     /// Pushes an operation; it is submitted with the next submit. If the
     /// queue is full it submits what is queued to make room, and if it is
-    /// still full the operation comes back in [`Full`].
+    /// still full the operation comes back in [`PushError::Full`]. An
+    /// operation that uses a resource of another ring comes back in
+    /// [`PushError::WrongRing`].
     #[inline]
-    pub fn push<T: Into<S>>(&mut self, op: T) -> Result<Token, Full<T>> {
+    pub fn push<T: Operation + Into<S>>(&mut self, op: T) -> Result<Token, PushError<T>> {
         // The batch view is dropped (its tail published) before
         // `make_room` submits.
         let pushed = self.pusher().push(op);
         match pushed {
-            Err(Full(op)) if self.make_room(1) => self.pusher().push(op),
+            Err(PushError::Full(op)) if self.make_room(1) => self.pusher().push(op),
             pushed => pushed,
         }
     }
@@ -120,16 +136,16 @@ impl<S: Store> Ring<S> {
     /// Pushes `first` linked (`IO_LINK`) to a [`LinkTimeout`]: if `first`
     /// has not completed in time it is cancelled. Both are released at
     /// their own completions.
-    pub fn push_with_timeout<T: Into<S>>(
+    pub fn push_with_timeout<T: Operation + Into<S>>(
         &mut self,
         first: T,
         timeout: Duration,
-    ) -> Result<(Token, Token), Full<T>>
+    ) -> Result<(Token, Token), PushError<T>>
     where
         LinkTimeout: Into<S>,
     {
         self.push_linked(first, LinkTimeout::new(timeout))
-            .map_err(|Full((first, _))| Full(first))
+            .map_err(|e| e.map(|(first, _)| first))
     }
 
     /// Pushes `first` and `then` as a chain (`IO_LINK`): `then` starts
@@ -138,18 +154,22 @@ impl<S: Store> Ring<S> {
     /// failure) `then` completes with `ECANCELED` without running. Each is
     /// released at its own completion. Both go in or, if the queue has no
     /// room for two, both come back.
-    pub fn push_linked<T: Into<S>, U: Into<S>>(
+    pub fn push_linked<T: Operation + Into<S>, U: Operation + Into<S>>(
         &mut self,
         first: T,
         then: U,
-    ) -> Result<(Token, Token), Full<(T, U)>> {
+    ) -> Result<(Token, Token), PushError<(T, U)>> {
+        if !(first.usable_on(self.id) && then.usable_on(self.id)) {
+            return Err(PushError::WrongRing((first, then)));
+        }
         if !self.make_room(2) {
-            return Err(Full((first, then)));
+            return Err(PushError::Full((first, then)));
         }
         let (e1, t1) = self.table.admit(first.into());
         let (e2, t2) = self.table.admit(then.into());
         let entries = [e1.flags(Flags::IO_LINK), e2];
-        // SAFETY: as in `push`, for both entries; there is room for both
+        // SAFETY: as in `Pusher::push`, for both entries (their resources
+        // were checked against this ring above); there is room for both
         // (checked above), so the chain is never cut at the queue's end.
         let pushed = unsafe { self.ring.submission().push_multiple(&entries) };
         debug_assert!(pushed.is_ok());
@@ -193,7 +213,7 @@ impl<S: Store> Ring<S> {
     }
 
     /// Cancels the operation `token` (its completion reports `ECANCELED`).
-    pub fn cancel(&mut self, token: Token) -> Result<Token, Full<AsyncCancel>>
+    pub fn cancel(&mut self, token: Token) -> Result<Token, PushError<AsyncCancel>>
     where
         AsyncCancel: Into<S>,
     {
@@ -209,6 +229,7 @@ impl<S: Store> Ring<S> {
         Pusher {
             sq: self.ring.submission(),
             table: &mut self.table,
+            id: self.id,
         }
     }
 
@@ -227,19 +248,27 @@ impl<S: Store> Ring<S> {
 pub struct Pusher<'a, S: Store = Box<dyn Operation>> {
     sq: SubmissionQueue<'a>,
     table: &'a mut Table<S>,
+    id: RingId,
 }
 
 impl<S: Store> Pusher<'_, S> {
-    /// Pushes an operation, or hands it back if the queue is full.
+    /// Pushes an operation, or hands it back if the queue is full or it
+    /// uses a resource of another ring.
     #[inline]
-    pub fn push<T: Into<S>>(&mut self, op: T) -> Result<Token, Full<T>> {
+    pub fn push<T: Operation + Into<S>>(&mut self, op: T) -> Result<Token, PushError<T>> {
+        if !op.usable_on(self.id) {
+            return Err(PushError::WrongRing(op));
+        }
         if !self.sq.has_room() {
-            return Err(Full(op));
+            return Err(PushError::Full(op));
         }
         let (entry, token) = self.table.admit(op.into());
-        // SAFETY: the entry points only into memory the operation owns
+        // SAFETY: the entry points only into memory the operation owns and
+        // names only descriptors and ring-bound resources it holds
         // (Operation's contract), which the table keeps until its final
-        // completion; `has_room` said yes just above.
+        // completion; every ring-bound resource is this ring's (`usable_on`
+        // just above); its user_data is a token (set by `admit`);
+        // `has_room` said yes just above.
         unsafe { self.sq.push_unchecked(&entry) };
         Ok(token)
     }

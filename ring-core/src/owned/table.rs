@@ -6,7 +6,9 @@
 //!   `insert` (before its entry is published) to the `remove` that its final
 //!   completion triggers;
 //! - a token names a slot and the slot's generation at insert; `remove`
-//!   checks both, so a stale or foreign `user_data` frees nothing;
+//!   checks both, so a stale or foreign `user_data` frees nothing.
+//!   Generations stay in `FIRST_GEN..2^31` (see [`Token`]): `user_data` 0
+//!   or with bit 63 set never matches a slot;
 //! - free slots form a list threaded through `next_free`, headed by
 //!   `free_head`; `free_head == slots.len()` means the list is empty and the
 //!   next insert grows the vector.
@@ -15,7 +17,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::rc::Rc;
 
 use super::completion::{buffer_len, Completion, Held};
-use super::{Store, Token};
+use super::{next_gen, Store, Token, FIRST_GEN};
 use crate::buf_ring::BufRing;
 use crate::{cqueue, squeue};
 
@@ -83,7 +85,7 @@ impl<S: Store> Table<S> {
         let next = u32::try_from(len + 1).expect("fewer than 2^32 operations in flight");
         slots.push(Slot {
             op: None,
-            gen: 0,
+            gen: FIRST_GEN,
             next_free: next,
         });
         &mut slots[len]
@@ -107,7 +109,7 @@ impl<S: Store> Table<S> {
             return None;
         }
         let op = slot.op.take()?;
-        slot.gen = slot.gen.wrapping_add(1);
+        slot.gen = next_gen(slot.gen);
         slot.next_free = self.free_head;
         self.free_head = index as u32;
         Some(op)
@@ -165,7 +167,11 @@ fn hold_buffer(ring: &Rc<BufRing>, cqe: cqueue::Entry) -> Option<Held> {
     let bid = cqe.buffer_id()?;
     let more = cqe.flags().contains(cqueue::Flags::BUF_MORE);
     // SAFETY: this CQE is from the io_uring this table's ring owns, for an
-    // operation that selects from `ring`'s group (Operation's contract).
+    // operation that selects from `ring`'s group (Operation's contract), and
+    // `ring` is registered with that io_uring: the ring refused, at push,
+    // any operation whose buffer ring belongs to another (`usable_on`). So
+    // the buffer id names a buffer of `ring` that the kernel just handed
+    // back.
     let guard = unsafe { ring.take(bid, buffer_len(&cqe), more) }.ok()?;
     let (_, start, _, returns) = guard.into_parts();
     Some(Held {

@@ -82,3 +82,10 @@ pub fn temp_file(name: &str) -> (std::path::PathBuf, std::fs::File) {
         .unwrap();
     (path, file)
 }
+
+/// A share of a descriptor for the safe tier, duplicated from one the test
+/// keeps using itself.
+#[allow(dead_code)]
+pub fn share(fd: &impl std::os::fd::AsFd) -> ring_core::owned::SharedFd {
+    ring_core::owned::SharedFd::try_clone_from(fd).expect("dup")
+}

@@ -1,0 +1,348 @@
+//! Descriptors in the safe tier: what an operation holds so that the file
+//! it acts on stays open, and stays the same file, until its final
+//! completion.
+//!
+//! Invariants owned here:
+//! - an operation names a descriptor only through a [`Target`] it owns: a
+//!   [`SharedFd`] (a share of an [`OwnedFd`], closed when the last share
+//!   drops) or a [`FixedFile`] (a share of a slot in a ring's registered
+//!   file table, emptied when the last share drops). Since the operation
+//!   keeps its share until the ring hands it back, the number or the slot
+//!   it submitted cannot be closed and reused for another file while the
+//!   kernel may still resolve it (a linked operation or one on an io-wq
+//!   worker resolves it late);
+//! - a registered slot belongs to exactly one [`Files`] table, which
+//!   belongs to exactly one ring ([`RingId`]); only the table fills or
+//!   empties its slots, and only shares of a slot keep it filled;
+//! - nothing here turns a bare number into a target: numbers come from
+//!   [`OwnedFd`]s given up to a `SharedFd`, or from the table's own
+//!   allocation.
+
+use std::cell::RefCell;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::types;
+use crate::{Error, IoUring, RingId};
+
+/// A shared, owned descriptor: cloning it is cheap (a reference count),
+/// and the descriptor is closed when the last clone drops.
+///
+/// Operations of the safe tier take a `&SharedFd` (or anything that
+/// becomes an [`OwnedFd`], such as a `File` or a `TcpStream`, by value) and
+/// keep a clone until their final completion, so dropping your clone while
+/// an operation is in flight cannot close the descriptor under it.
+///
+/// ```
+/// use ring_core::owned::{Read, Ring, SharedFd};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
+/// let mut ring = Ring::new(8)?;
+/// ring.push(Read::new(&file, vec![0u8; 64]))?;
+/// drop(file); // the read keeps the file open until it completes
+/// ring.submit_and_wait(1)?;
+/// let done = ring.completions().next().expect("one completion");
+/// assert!(done.result()? > 0);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SharedFd(Arc<OwnedFd>);
+
+impl SharedFd {
+    /// Takes ownership of `fd` (a `File`, a socket, an `OwnedFd`, ...).
+    pub fn new(fd: impl Into<OwnedFd>) -> Self {
+        SharedFd(Arc::new(fd.into()))
+    }
+
+    /// A new descriptor for the same open file as `fd`
+    /// (`fcntl(F_DUPFD_CLOEXEC)`), for when you keep using `fd` yourself.
+    pub fn try_clone_from(fd: &impl AsFd) -> std::io::Result<Self> {
+        Ok(SharedFd::new(fd.as_fd().try_clone_to_owned()?))
+    }
+
+    /// The descriptor back, if this is the last share (no operation holds
+    /// it any more); otherwise the share, unchanged.
+    pub fn try_unwrap(self) -> Result<OwnedFd, Self> {
+        Arc::try_unwrap(self.0).map_err(SharedFd)
+    }
+}
+
+impl<T: Into<OwnedFd>> From<T> for SharedFd {
+    fn from(fd: T) -> Self {
+        SharedFd::new(fd)
+    }
+}
+
+impl AsFd for SharedFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl AsRawFd for SharedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// A ring's registered file table, managed by the safe tier: it hands out
+/// [`FixedFile`]s, each a share of one filled slot.
+///
+/// Build one per ring with [`register`](Self::register); a ring has one
+/// file table, so a second registration fails (and leaves the first one as
+/// it was).
+#[derive(Clone, Debug)]
+pub struct Files(Rc<Table>);
+
+/// The shared state of a [`Files`] table.
+struct Table {
+    /// A duplicate of the ring fd: slots are emptied through it, even
+    /// after the ring itself has been dropped.
+    ring_fd: OwnedFd,
+    ring_id: RingId,
+    free: RefCell<Vec<u32>>,
+    size: u32,
+}
+
+impl Files {
+    /// Registers an empty table of `slots` slots with `ring`
+    /// (`IORING_REGISTER_FILES2`, sparse; Linux 5.19).
+    ///
+    /// If the ring has a file table already the kernel refuses
+    /// (`EBUSY`), and the table that is there stays as it was.
+    pub fn register(ring: &IoUring, slots: u32) -> Result<Files, Error> {
+        if slots == 0 {
+            return Err(Error::InvalidArgument(
+                "a file table needs at least one slot",
+            ));
+        }
+        let ring_fd = ring
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Error::Register {
+                op: "F_DUPFD_CLOEXEC of the ring fd",
+                errno: rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::BADF),
+            })?;
+        ring.submitter().register_files_sparse(slots)?;
+        Ok(Files(Rc::new(Table {
+            ring_fd,
+            ring_id: ring.id(),
+            free: RefCell::new((0..slots).rev().collect()),
+            size: slots,
+        })))
+    }
+
+    /// Puts the file `fd` refers to into a free slot
+    /// (`IORING_REGISTER_FILES_UPDATE`). The kernel takes its own
+    /// reference: `fd` stays yours, and closing it does not empty the slot.
+    /// The slot is emptied when the last share of the returned
+    /// [`FixedFile`] drops.
+    pub fn install(&self, fd: &impl AsFd) -> Result<FixedFile, Error> {
+        let index = self
+            .0
+            .free
+            .borrow_mut()
+            .pop()
+            .ok_or(Error::InvalidArgument("the file table is full"))?;
+        let fds = [fd.as_fd().as_raw_fd()];
+        if let Err(e) = self.0.update(index, &fds) {
+            self.0.free.borrow_mut().push(index);
+            return Err(e);
+        }
+        Ok(FixedFile(Rc::new(Slot {
+            table: self.0.clone(),
+            index,
+        })))
+    }
+
+    /// Slots not filled.
+    pub fn available(&self) -> usize {
+        self.0.free.borrow().len()
+    }
+
+    /// The number of slots.
+    pub fn size(&self) -> u32 {
+        self.0.size
+    }
+
+    /// The ring this table is registered with.
+    pub fn ring_id(&self) -> RingId {
+        self.0.ring_id
+    }
+}
+
+impl Table {
+    /// `IORING_REGISTER_FILES_UPDATE` of slots from `index` on.
+    fn update(&self, index: u32, fds: &[RawFd]) -> Result<(), Error> {
+        let mut update = rustix::io_uring::io_uring_files_update::default();
+        update.offset = index;
+        update.fds = rustix::io_uring::io_uring_ptr::new(fds.as_ptr().cast_mut().cast());
+        // SAFETY: one io_uring_files_update naming `fds.len()` descriptors,
+        // both read during the call only. The descriptors are ours to
+        // register (borrowed by `install`, or -1 to empty the slot), and
+        // the slot is this table's: no share of it is live while it changes
+        // (a new slot has none yet; an emptied one has lost its last).
+        unsafe {
+            crate::register::call(
+                self.ring_fd.as_fd(),
+                rustix::io_uring::IoringRegisterOp::RegisterFilesUpdate,
+                "IORING_REGISTER_FILES_UPDATE",
+                (&update as *const rustix::io_uring::io_uring_files_update).cast(),
+                fds.len() as u32,
+            )
+        }?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Files")
+            .field("ring", &self.ring_id)
+            .field("size", &self.size)
+            .field("available", &self.free.borrow().len())
+            .finish()
+    }
+}
+
+/// A share of one filled slot of a ring's registered file table: an
+/// operation given one acts on that file without the kernel's per-operation
+/// descriptor lookup. Cloning is cheap; the slot is emptied when the last
+/// share drops, and not before, so no operation that holds one can find
+/// another file in its slot.
+///
+/// A `FixedFile` means something only to the ring of its [`Files`] table;
+/// pushing an operation that uses it on another ring is refused
+/// ([`PushError::WrongRing`](super::PushError::WrongRing)).
+#[derive(Clone, Debug)]
+pub struct FixedFile(Rc<Slot>);
+
+struct Slot {
+    table: Rc<Table>,
+    index: u32,
+}
+
+impl FixedFile {
+    /// The slot's index in the table.
+    pub fn index(&self) -> u32 {
+        self.0.index
+    }
+
+    /// The ring whose table holds the slot.
+    pub fn ring_id(&self) -> RingId {
+        self.0.table.ring_id
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // The last share is gone, so no operation uses the slot any more:
+        // empty it (the kernel drops its reference to the file) before it
+        // can be handed out again. If the kernel refuses (the table was
+        // unregistered behind our back) the slot is empty anyway.
+        let _ = self.table.update(self.index, &[-1]);
+        self.table.free.borrow_mut().push(self.index);
+    }
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("ring", &self.table.ring_id)
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+/// The file an operation acts on: a share of a descriptor or of a
+/// registered slot. Constructors take `impl Into<Target>`: a `&SharedFd`,
+/// a `&FixedFile`, either by value, or anything that becomes an
+/// [`OwnedFd`] (a `File`, a `TcpStream`, ...) by value.
+///
+/// A borrowed `&File` is not a target: its number could be closed and
+/// reused while the operation is in flight.
+///
+/// ```compile_fail
+/// use ring_core::owned::{Read, Ring};
+/// let file = std::fs::File::open("/dev/zero").unwrap();
+/// let mut ring = Ring::new(8).unwrap();
+/// ring.push(Read::new(&file, vec![0u8; 8])).unwrap(); // a borrow is not a share
+/// ```
+///
+/// Nor is a bare number, which could name a descriptor someone else owns:
+///
+/// ```compile_fail
+/// use ring_core::owned::{Read, Ring};
+/// use ring_core::types::Fd;
+/// let mut ring = Ring::new(8).unwrap();
+/// ring.push(Read::new(Fd(0), vec![0u8; 8])).unwrap();
+/// ```
+///
+/// Nor is a raw registered index:
+///
+/// ```compile_fail
+/// use ring_core::owned::{Read, Ring};
+/// use ring_core::types::Fixed;
+/// let mut ring = Ring::new(8).unwrap();
+/// ring.push(Read::new(Fixed(0), vec![0u8; 8])).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// A descriptor in the process's table.
+    Fd(SharedFd),
+    /// A slot of a ring's registered file table.
+    Fixed(FixedFile),
+}
+
+impl Target {
+    /// What the entry names: the descriptor's number or the slot's index.
+    /// Valid as long as `self` lives.
+    #[inline]
+    pub(crate) fn raw(&self) -> types::Target {
+        match self {
+            Target::Fd(fd) => types::Target::Fd(fd.as_raw_fd()),
+            Target::Fixed(f) => types::Target::Fixed(f.index()),
+        }
+    }
+
+    /// Whether an operation on this target may go on ring `ring`: a
+    /// descriptor on any, a registered slot only on its table's ring.
+    #[inline]
+    pub(crate) fn usable_on(&self, ring: RingId) -> bool {
+        match self {
+            Target::Fd(_) => true,
+            Target::Fixed(f) => f.ring_id() == ring,
+        }
+    }
+}
+
+impl From<&SharedFd> for Target {
+    fn from(fd: &SharedFd) -> Self {
+        Target::Fd(fd.clone())
+    }
+}
+
+impl From<SharedFd> for Target {
+    fn from(fd: SharedFd) -> Self {
+        Target::Fd(fd)
+    }
+}
+
+impl From<&FixedFile> for Target {
+    fn from(f: &FixedFile) -> Self {
+        Target::Fixed(f.clone())
+    }
+}
+
+impl From<FixedFile> for Target {
+    fn from(f: FixedFile) -> Self {
+        Target::Fixed(f)
+    }
+}
+
+impl<T: Into<OwnedFd>> From<T> for Target {
+    fn from(fd: T) -> Self {
+        Target::Fd(SharedFd::new(fd))
+    }
+}
