@@ -32,7 +32,7 @@
 //! borrowed `&File` or a bare number does not compile.
 //!
 //! Buffer rings, fixed-buffer pools and registered-file tables record the
-//! ring they were registered with ([`RingId`](crate::RingId)); pushing an
+//! ring they were registered with ([`RingId`]); pushing an
 //! operation that uses one on another ring is refused with
 //! [`PushError::WrongRing`].
 //!
