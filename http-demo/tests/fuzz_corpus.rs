@@ -4,7 +4,7 @@
 
 #[path = "../../fuzz/src/http_props.rs"]
 mod http_props;
-#[path = "../../fuzz/src/replay.rs"]
+#[path = "../../ring-core/tests/fuzz/replay.rs"]
 mod replay;
 
 use replay::replay;

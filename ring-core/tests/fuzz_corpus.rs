@@ -1,9 +1,11 @@
 //! Replays the checked-in fuzz corpora of the ring targets, on the real
-//! kernel, through the property functions the fuzz targets call.
+//! kernel, through the property functions the fuzz targets call. Those live
+//! here, in `tests/fuzz/`, so that the packaged crate's tests compile;
+//! `fuzz/src/lib.rs` includes them from here.
 
-#[path = "../../fuzz/src/replay.rs"]
+#[path = "fuzz/replay.rs"]
 mod replay;
-#[path = "../../fuzz/src/ring_props.rs"]
+#[path = "fuzz/ring_props.rs"]
 mod ring_props;
 
 use replay::replay;

@@ -1,6 +1,7 @@
 //! Properties of the ring and of provided-buffer rings, on the real kernel.
 //!
-//! Included by path from `ring-core/tests/fuzz_corpus.rs`.
+//! Included by path from `ring-core/tests/fuzz_corpus.rs` (the corpus
+//! replay) and from `fuzz/src/lib.rs` (the fuzz targets).
 
 use std::collections::HashMap;
 use std::io::Write;
