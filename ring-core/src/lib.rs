@@ -1,8 +1,26 @@
 //! # ring-core
 //!
-//! A hand-written io_uring wrapper on rustix's raw syscalls. It calls
-//! `io_uring_setup`, `io_uring_enter` and `io_uring_register` itself and maps
-//! the SQ ring, CQ ring and SQE array itself.
+//! io_uring for Rust, written from the syscalls up: it calls
+//! `io_uring_setup`, `io_uring_enter` and `io_uring_register` through
+//! rustix's raw bindings and maps the SQ ring, CQ ring and SQE array itself.
+//!
+//! Start with the safe tier, [`owned`]: an operation is pushed by value,
+//! owns everything the kernel touches, and comes back with its final
+//! completion, so safe code cannot free memory the kernel may still write.
+//!
+//! ```
+//! use ring_core::owned::{Nop, Ring};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut ring = Ring::new(8)?;
+//! let token = ring.push(Nop)?;
+//! ring.submit_and_wait(1)?;
+//! let mut done = ring.completions().next().expect("one completion");
+//! assert_eq!(done.token(), token);
+//! assert_eq!(done.result()?, 0);
+//! let _nop: Nop = done.take_op().expect("the operation comes back");
+//! # Ok(()) }
+//! ```
 //!
 //! Layers, each calling only the ones below it:
 //!
@@ -18,15 +36,15 @@
 //! | [`register`], [`probe`], [`buf_ring`] | registrations, the opcode probe, provided-buffer rings |
 //! | [`owned`] | the safe tier: operations that own their resources |
 //!
-//! The raw tier is `unsafe` where the kernel keeps pointers:
+//! Below [`owned`], the raw tier mirrors the kernel and is `unsafe` where
+//! the kernel keeps pointers:
 //! [`SubmissionQueue::push`](squeue::SubmissionQueue::push) states exactly
-//! what must outlive an operation. The [`owned`] tier is safe: operations own
-//! what the kernel touches and come back with their final completion.
+//! what must outlive an operation.
 //!
 //! ```
 //! use ring_core::{opcode, IoUring};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> std::io::Result<()> {
 //! let mut ring = IoUring::new(8)?;
 //! let nop = opcode::Nop::new().build().user_data(42);
 //! // SAFETY: a NOP points to no memory.
@@ -37,6 +55,10 @@
 //! assert_eq!(cqe.result(), Ok(0));
 //! # Ok(()) }
 //! ```
+//!
+//! [`Error`], [`SubmitError`], [`squeue::PushError`] and
+//! [`buf_ring::BufError`] convert into [`std::io::Error`], so `?` works in a
+//! function returning [`std::io::Result`].
 
 #![deny(missing_docs)]
 
@@ -64,6 +86,11 @@ pub use ring_id::RingId;
 pub use rustix::io::Errno;
 pub use setup::{Builder, Features, Params, SetupFlags};
 pub use submit::{SubmitError, Submitter};
+
+// The crate README's examples run as doctests, so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 use cqueue::{CompletionQueue, RawCq};
 use mmap::Mmap;
