@@ -3,7 +3,7 @@
 //! and http-demo (both one level below the repository root, next to
 //! `fuzz/`, where the corpora live).
 
-use std::path::Path;
+use std::path::PathBuf;
 
 /// Runs `check` on every file of `fuzz/corpus/<target>` and
 /// `fuzz/regressions/<target>`; fails if there is none.
@@ -13,7 +13,11 @@ use std::path::Path;
 /// `fuzz/` beside it: there the replay is skipped, with a message. In the
 /// repository a missing corpus fails the test.
 pub fn replay(target: &str, check: fn(&[u8])) {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Where the package is now (cargo sets it when it runs a test), not where
+    // it was compiled: a test binary can outlive an unpacked copy's path.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     if manifest_dir.join("Cargo.toml.orig").exists() {
         eprintln!(
             "skipped: {target}'s corpus is in the repository's fuzz/ directory, \
