@@ -1,5 +1,6 @@
-//! Ring micro-benchmarks: ring-core against the `io-uring` crate and
-//! liburing, in the same run, alternating rounds, best of N.
+//! Ring micro-benchmarks: ring-core against the `io-uring` crate, liburing
+//! and the limit ring (a minimal hand-written C ring on raw syscalls, the
+//! floor), in the same run, alternating rounds, best of N.
 //!
 //! `cargo bench -p benches --bench ring` (env: `RING_BENCH_SECS`, default 1,
 //! per measurement; `RING_BENCH_ROUNDS`, default 5). With valgrind installed
@@ -75,6 +76,9 @@ fn main() {
     if !available.iter().any(|i| i.starts_with("liburing")) {
         println!("note: liburing peer skipped (install liburing-dev and rebuild)");
     }
+    if !available.iter().any(|i| i.starts_with("limit")) {
+        println!("note: limit ring skipped (it needs a C compiler and linux/io_uring.h)");
+    }
     // A page-cached 1 MiB file for the read scenarios.
     let path = std::env::temp_dir().join(format!("ring-bench-{}", std::process::id()));
     std::fs::write(&path, vec![7u8; 1 << 20]).expect("bench file");
@@ -127,39 +131,59 @@ fn main() {
     let _ = std::fs::remove_file(&path);
 
     println!();
-    for sc in &scenarios {
-        let ours = if sc.defer {
-            "ring-core+defer+regfd"
-        } else {
-            "ring-core"
-        };
-        let Some(&mine) = results.get(&(sc.name.clone(), ours.to_string())) else {
-            continue;
-        };
-        for (key, &theirs) in results.range((sc.name.clone(), String::new())..) {
-            if key.0 != sc.name || key.1 == ours {
-                continue;
-            }
-            if key.1.starts_with("ring-core-owned") {
-                // The safe tier is compared with the raw tier: owned / raw.
-                println!(
-                    "ratio {} ns_per_op {}/{ours} = {:.3}",
-                    sc.name,
-                    key.1,
-                    theirs / mine
-                );
-                continue;
-            }
-            println!(
-                "ratio {} ns_per_op {ours}/{} = {:.3}",
-                sc.name,
-                key.1,
-                mine / theirs
-            );
-        }
-    }
+    print_ratios(&scenarios, &results);
 
     count_instructions(&available);
+}
+
+/// The ratio lines: ring-core against each peer, the owned tier against
+/// the raw one, and every implementation against the limit ring (the floor).
+fn print_ratios(scenarios: &[Scenario], results: &BTreeMap<(String, String), f64>) {
+    for sc in scenarios {
+        let (ours, limit) = if sc.defer {
+            ("ring-core+defer+regfd", "limit+defer+regfd")
+        } else {
+            ("ring-core", "limit")
+        };
+        let get = |imp: &str| results.get(&(sc.name.clone(), imp.to_string())).copied();
+        let row: Vec<(&str, f64)> = results
+            .range((sc.name.clone(), String::new())..)
+            .take_while(|(key, _)| key.0 == sc.name)
+            .map(|(key, &ns)| (key.1.as_str(), ns))
+            .collect();
+        if let Some(mine) = get(ours) {
+            for &(name, theirs) in &row {
+                if name == ours || name.starts_with("limit") {
+                    continue;
+                }
+                if name.starts_with("ring-core-owned") {
+                    // The safe tier is compared with the raw tier: owned / raw.
+                    println!(
+                        "ratio {} ns_per_op {name}/{ours} = {:.3}",
+                        sc.name,
+                        theirs / mine
+                    );
+                } else {
+                    println!(
+                        "ratio {} ns_per_op {ours}/{name} = {:.3}",
+                        sc.name,
+                        mine / theirs
+                    );
+                }
+            }
+        }
+        if let Some(floor) = get(limit) {
+            for &(name, ns) in &row {
+                if name != limit {
+                    println!(
+                        "ratio {} ns_per_op {name}/{limit} = {:.3}",
+                        sc.name,
+                        ns / floor
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// User-space instructions per NOP at B = 32 and 128: callgrind on the `nop`

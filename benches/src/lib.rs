@@ -1,7 +1,8 @@
 //! Benchmarks of ring-core and http-demo against their peers.
 //!
 //! - `cargo bench -p benches --bench ring`: NOP and read round trips of
-//!   ring-core against the `io-uring` crate and liburing, same run,
+//!   ring-core against the `io-uring` crate, liburing and the limit ring (a
+//!   minimal hand-written C ring on raw syscalls, the floor), same run,
 //!   alternating rounds; instructions per NOP with callgrind when valgrind
 //!   is installed.
 //! - `cargo run --release -p benches --bin load`: HTTP load with wrk against

@@ -6,6 +6,8 @@ use std::os::fd::AsRawFd;
 
 use ring_core::owned::{self, Operation, SharedFd, Store};
 
+mod limit;
+
 /// One implementation's rounds.
 pub trait RingBench {
     /// `rounds` rounds of `batch` NOPs, looping inside the implementation
@@ -25,10 +27,13 @@ pub const IMPLS: &[&str] = &[
     "io-uring+defer",
     "liburing",
     "liburing+defer+regfd",
+    "limit",
+    "limit+defer+regfd",
 ];
 
 /// Builds an implementation by name with `entries` SQ slots; `None` if it is
-/// not available in this build (liburing without its headers).
+/// not available in this build (liburing without its headers, the limit
+/// ring without a C compiler or the kernel's headers).
 pub fn make(name: &str, entries: u32) -> Option<Box<dyn RingBench>> {
     match name {
         "ring-core" => Some(Box::new(RingCore::new(entries, false))),
@@ -39,6 +44,8 @@ pub fn make(name: &str, entries: u32) -> Option<Box<dyn RingBench>> {
         "io-uring+defer" => Some(Box::new(IoUringCrate::new(entries, true))),
         "liburing" => liburing::make(entries, false),
         "liburing+defer+regfd" => liburing::make(entries, true),
+        "limit" => limit::make(entries, false),
+        "limit+defer+regfd" => limit::make(entries, true),
         _ => None,
     }
 }
