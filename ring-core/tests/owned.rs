@@ -625,3 +625,37 @@ fn linked_pairs_and_one_shot_receives() {
     assert_eq!(&*c.take_buf().unwrap(), b"one");
     assert_eq!(ring.in_flight(), 0);
 }
+
+/// Entries pushed through the raw tier before the ring is wrapped, with
+/// the default `user_data` 0 and with bit 63 set (the values the raw push
+/// contract leaves to them), complete without releasing the owned
+/// operation whose token names slot 0.
+#[test]
+fn raw_completions_on_a_wrapped_ring_release_nothing() {
+    let mut raw = ring_core::IoUring::new(8).unwrap();
+    let nop = ring_core::opcode::Nop::new().build();
+    // SAFETY: NOPs point to nothing; user_data 0 and 1 << 63 are outside
+    // the safe tier's token range, as the contract asks of a ring it wraps.
+    unsafe {
+        let mut sq = raw.submission();
+        sq.push(&nop).unwrap();
+        sq.push(&nop.user_data(1 << 63)).unwrap();
+    }
+    let mut ring: Ring = Ring::from_ring(raw);
+    let (r, mut w) = common::pipe();
+    let token = ring
+        .push(Read::new(common::share(&r), vec![0u8; 2]))
+        .unwrap();
+    assert_eq!(
+        token.slot(),
+        0,
+        "the read has the slot a forged 0 would name"
+    );
+    let cs = wait_all(&mut ring, 2);
+    assert!(cs.iter().all(|c| !c.is_final()), "no operation came back");
+    assert_eq!(ring.in_flight(), 1, "the read is still in flight");
+    w.write_all(b"hi").unwrap();
+    let mut c = wait_all(&mut ring, 1).pop().unwrap();
+    assert_eq!(c.token(), token);
+    assert_eq!(c.take_op::<Read>().unwrap().into_buf(), b"hi");
+}

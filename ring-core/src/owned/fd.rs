@@ -92,6 +92,29 @@ impl AsRawFd for SharedFd {
 /// Build one per ring with [`register`](Self::register); a ring has one
 /// file table, so a second registration fails (and leaves the first one as
 /// it was).
+///
+/// ```
+/// use ring_core::owned::{Files, Read, Ring};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut ring = Ring::new(8)?;
+/// let files = Files::register(ring.raw(), 16)?;
+/// let stat = files.install(&std::fs::File::open("/proc/self/stat")?)?;
+/// ring.push(Read::new(&stat, vec![0u8; 16]))?; // no descriptor lookup per operation
+/// ring.submit_and_wait(1)?;
+/// assert_eq!(ring.completions().next().unwrap().result()?, 16);
+/// # Ok(()) }
+/// ```
+///
+/// The raw tier's slot-filling registrations are `unsafe`: a slot filled
+/// behind the table's back would give its `FixedFile`s another file.
+///
+/// ```compile_fail
+/// #![forbid(unsafe_code)]
+/// use std::os::fd::AsFd;
+/// let ring = ring_core::IoUring::new(4).unwrap();
+/// let other = std::fs::File::open("/dev/null").unwrap();
+/// ring.submitter().register_files(&[Some(other.as_fd())]).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct Files(Rc<Table>);
 

@@ -438,3 +438,24 @@ macro_rules! operations {
         )+
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{next_gen, Token, FIRST_GEN};
+
+    /// Generations wrap from 2^31 - 1 back to the first, so no token is 0
+    /// or has bit 63 set, however often a slot is reused.
+    #[test]
+    fn tokens_stay_out_of_the_raw_range() {
+        assert_eq!(next_gen(FIRST_GEN), FIRST_GEN + 1);
+        assert_eq!(next_gen(0x7fff_fffe), 0x7fff_ffff);
+        assert_eq!(next_gen(0x7fff_ffff), FIRST_GEN);
+        for gen in [FIRST_GEN, 2, 0x7fff_ffff, next_gen(0x7fff_ffff)] {
+            for index in [0, 1, u32::MAX] {
+                let t = Token::new(index, gen);
+                assert_ne!(t.raw(), 0);
+                assert_eq!(t.raw() >> 63, 0);
+            }
+        }
+    }
+}
