@@ -134,6 +134,17 @@ fn peers(port: u16) -> Vec<Peer> {
             setup: None,
         },
         Peer {
+            name: "python-naive",
+            cmd: vec![
+                "python3".into(),
+                s(&r.join("benches/peers/py_server.py")),
+                port.to_string(),
+                "--naive".into(),
+            ],
+            env: vec![],
+            setup: None,
+        },
+        Peer {
             name: "http-demo-py",
             cmd: vec![
                 "python3".into(),
@@ -637,7 +648,8 @@ fn write_docs(
          {dur} s per run, median of {rounds} alternating rounds. Command: `cargo run --release -p benches --bin load`.\n\
          Scenarios: `ka64` = POST /15 over 64 keep-alive connections; `ka1` = one connection; `close16` = 16 connections with `Connection: close`.\n\
          Servers: http-demo (1 thread); hyper 1.x on tokio current-thread (`hyper-ct`) and multi-thread (`hyper-mt`) runtimes; \
-         Python's `http.server` (ThreadingHTTPServer, HTTP/1.1); http-demo serving a Python handler through the C ABI (`http-demo-py`); \
+         Python's `http.server` (ThreadingHTTPServer, HTTP/1.1, `TCP_NODELAY`, each response in one write: `python`) and the same \
+         server written naively (head and body in two writes, so Nagle's algorithm and delayed ACKs add ~40 ms: `python-naive`); http-demo serving a Python handler through the C ABI (`http-demo-py`); \
          nginx 1 worker returning a fixed body. CPU µs/req is user+sys of the server's processes over the run divided by requests.\n\n\
          {table}\n![requests per second and CPU per request](benchmarks-http.svg)\n\n```text\n{extras}{ratios}```\n\
          <!-- http-load:end -->\n",
