@@ -438,15 +438,15 @@ impl Submitter<'_> {
     }
 
     /// Pins the io-wq workers to `cpus` (`IORING_REGISTER_IOWQ_AFF`, 5.14).
-    pub fn register_iowq_aff(&self, cpus: &rustix::thread::CpuSet) -> Result<(), Error> {
+    pub fn register_iowq_aff(&self, cpus: &crate::types::CpuSet) -> Result<(), Error> {
         // SAFETY: a cpu_set_t of the given byte size, read during the call.
         unsafe {
             call(
                 self.fd,
                 IoringRegisterOp::RegisterIowqAff,
                 "IORING_REGISTER_IOWQ_AFF",
-                (cpus as *const rustix::thread::CpuSet).cast(),
-                core::mem::size_of::<rustix::thread::CpuSet>() as u32,
+                (cpus as *const crate::types::CpuSet).cast(),
+                core::mem::size_of::<crate::types::CpuSet>() as u32,
             )
         }?;
         Ok(())

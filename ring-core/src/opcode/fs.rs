@@ -5,7 +5,7 @@ use rustix::fd::RawFd;
 
 use super::{on, ptr};
 use crate::squeue::{self, Entry};
-use crate::types::{DestinationSlot, Target};
+use crate::types::{DestinationSlot, OpenHow, Target};
 
 /// `IORING_OP_OPENAT` (5.6): `openat(dirfd, path, flags, mode)`, optionally
 /// straight into the registered file table.
@@ -97,7 +97,7 @@ impl Close {
 pub struct Statx {
     dirfd: RawFd,
     path: *const core::ffi::c_char,
-    statx: *mut rustix::fs::Statx,
+    statx: *mut crate::types::Statx,
     flags: u32,
     mask: u32,
 }
@@ -110,7 +110,7 @@ impl Statx {
     pub fn new(
         dirfd: RawFd,
         path: *const core::ffi::c_char,
-        statx: *mut rustix::fs::Statx,
+        statx: *mut crate::types::Statx,
     ) -> Self {
         Statx {
             dirfd,
@@ -325,6 +325,130 @@ impl Mkdirat {
         let mut e = on(Self::CODE, Target::Fd(self.dirfd));
         e.addr = ptr(self.path);
         e.len = self.mode;
+        e
+    }
+}
+
+/// `IORING_OP_OPENAT2` (5.6): `openat2(dirfd, path, how)`, optionally
+/// straight into the registered file table.
+#[derive(Clone, Copy, Debug)]
+pub struct Openat2 {
+    dirfd: RawFd,
+    path: *const core::ffi::c_char,
+    how: *const OpenHow,
+    dest: DestinationSlot,
+}
+
+impl Openat2 {
+    /// The opcode.
+    pub const CODE: u8 = 28;
+    /// Opens the NUL-terminated `path` relative to `dirfd` as `*how` says.
+    #[inline]
+    pub fn new(dirfd: RawFd, path: *const core::ffi::c_char, how: *const OpenHow) -> Self {
+        Openat2 {
+            dirfd,
+            path,
+            how,
+            dest: DestinationSlot::Normal,
+        }
+    }
+    /// Where the new descriptor goes.
+    #[inline]
+    pub const fn destination(mut self, dest: DestinationSlot) -> Self {
+        self.dest = dest;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = on(Self::CODE, Target::Fd(self.dirfd));
+        e.addr = ptr(self.path);
+        e.len = core::mem::size_of::<OpenHow>() as u32;
+        e.off = ptr(self.how);
+        e.file_index = self.dest.file_index();
+        e
+    }
+}
+
+/// `IORING_OP_SYMLINKAT` (5.15): `symlinkat(target, newdirfd, linkpath)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Symlinkat {
+    target: *const core::ffi::c_char,
+    newdirfd: RawFd,
+    linkpath: *const core::ffi::c_char,
+}
+
+impl Symlinkat {
+    /// The opcode.
+    pub const CODE: u8 = 38;
+    /// Creates `linkpath` (relative to `newdirfd`) pointing to `target`;
+    /// both NUL-terminated.
+    #[inline]
+    pub fn new(
+        target: *const core::ffi::c_char,
+        newdirfd: RawFd,
+        linkpath: *const core::ffi::c_char,
+    ) -> Self {
+        Symlinkat {
+            target,
+            newdirfd,
+            linkpath,
+        }
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = on(Self::CODE, Target::Fd(self.newdirfd));
+        e.addr = ptr(self.target);
+        e.off = ptr(self.linkpath);
+        e
+    }
+}
+
+/// `IORING_OP_LINKAT` (5.15): `linkat(olddirfd, oldpath, newdirfd, newpath,
+/// flags)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Linkat {
+    old_dirfd: RawFd,
+    old_path: *const core::ffi::c_char,
+    new_dirfd: RawFd,
+    new_path: *const core::ffi::c_char,
+    flags: u32,
+}
+
+impl Linkat {
+    /// The opcode.
+    pub const CODE: u8 = 39;
+    /// Makes `new_path` a hard link to `old_path` (both NUL-terminated).
+    #[inline]
+    pub fn new(
+        old_dirfd: RawFd,
+        old_path: *const core::ffi::c_char,
+        new_dirfd: RawFd,
+        new_path: *const core::ffi::c_char,
+    ) -> Self {
+        Linkat {
+            old_dirfd,
+            old_path,
+            new_dirfd,
+            new_path,
+            flags: 0,
+        }
+    }
+    /// `AT_*` flags (`AT_SYMLINK_FOLLOW`).
+    #[inline]
+    pub const fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = on(Self::CODE, Target::Fd(self.old_dirfd));
+        e.addr = ptr(self.old_path);
+        e.len = self.new_dirfd as u32;
+        e.off = ptr(self.new_path);
+        e.op_flags = self.flags;
         e
     }
 }

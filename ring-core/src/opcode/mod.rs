@@ -13,38 +13,73 @@
 //!
 //! | file | operations |
 //! |------|------------|
-//! | `opcode/rw.rs` | reads, writes, fsync |
-//! | `opcode/fs.rs` | open, close, statx, fallocate, ftruncate, unlink, rename, mkdir |
-//! | `opcode/pipe.rs` | splice, tee |
+//! | `opcode/rw.rs` | reads (also multishot), writes, vectored into registered buffers, fsync, sync_file_range |
+//! | `opcode/fs.rs` | open, openat2, close, statx, fallocate, ftruncate, unlink, rename, mkdir, symlink, link |
+//! | `opcode/xattr.rs` | extended attributes |
+//! | `opcode/advise.rs` | fadvise, madvise |
+//! | `opcode/files.rs` | the registered file table: update, install as fd |
+//! | `opcode/pipe.rs` | splice, tee, pipe |
+//! | `opcode/epoll.rs` | epoll_ctl, epoll_wait |
+//! | `opcode/futex.rs` | futex wait, wake, waitv |
+//! | `opcode/process.rs` | waitid |
+//! | `opcode/cmd.rs` | driver commands (`URING_CMD`) |
 //! | `opcode/time.rs` | timeouts, [`TimeoutFlags`] |
 //! | `opcode/cancel.rs` | async cancel |
 //! | `opcode/poll.rs` | poll add/remove |
-//! | `opcode/net.rs` | sockets, send/receive, [`RecvSendFlags`] |
+//! | `opcode/net.rs` | sockets, send/receive, zero-copy receive, [`RecvSendFlags`] |
 //! | `opcode/msg_ring.rs` | ring-to-ring messages |
 //! | `opcode/buf.rs` | legacy provided buffers |
 
+mod advise;
 mod buf;
 mod cancel;
+mod cmd;
+mod epoll;
+mod files;
 mod fs;
+mod futex;
 mod msg_ring;
 mod net;
 mod pipe;
 mod poll;
+mod process;
 mod rw;
 mod time;
+mod xattr;
 
+#[cfg(test)]
+mod layout;
+
+pub use advise::{Fadvise, Madvise};
 pub use buf::{ProvideBuffers, RemoveBuffers};
 pub use cancel::{AsyncCancel, CancelBy};
-pub use fs::{Close, Fallocate, Ftruncate, Mkdirat, Openat, Renameat, Statx, Unlinkat};
+pub use cmd::{
+    UringCmd, SOCKET_URING_OP_GETSOCKOPT, SOCKET_URING_OP_SETSOCKOPT, SOCKET_URING_OP_SIOCINQ,
+    SOCKET_URING_OP_SIOCOUTQ,
+};
+pub use epoll::{EpollCtl, EpollWait};
+pub use files::{FilesUpdate, FixedFdInstall};
+pub use fs::{
+    Close, Fallocate, Ftruncate, Linkat, Mkdirat, Openat, Openat2, Renameat, Statx, Symlinkat,
+    Unlinkat,
+};
+pub use futex::{
+    FutexWait, FutexWaitv, FutexWake, FUTEX2_PRIVATE, FUTEX2_SIZE_U32, FUTEX_BITSET_MATCH_ANY,
+};
 pub use msg_ring::MsgRing;
 pub use net::{
-    Accept, Bind, Connect, Listen, Recv, RecvMsg, RecvSendFlags, Send, SendMsg, SendMsgZc, SendZc,
-    Shutdown, Socket,
+    Accept, Bind, Connect, Listen, Recv, RecvMsg, RecvSendFlags, RecvZc, Send, SendMsg, SendMsgZc,
+    SendZc, Shutdown, Socket,
 };
-pub use pipe::{Splice, Tee};
+pub use pipe::{Pipe, Splice, Tee};
 pub use poll::{PollAdd, PollRemove};
-pub use rw::{Fsync, Read, ReadFixed, Readv, Write, WriteFixed, Writev};
+pub use process::Waitid;
+pub use rw::{
+    Fsync, Read, ReadFixed, ReadMultishot, Readv, ReadvFixed, SyncFileRange, Write, WriteFixed,
+    Writev, WritevFixed,
+};
 pub use time::{LinkTimeout, Timeout, TimeoutFlags, TimeoutRemove};
+pub use xattr::{FgetXattr, FsetXattr, GetXattr, SetXattr};
 
 use crate::squeue::{self, Entry, Flags};
 use crate::types::Target;

@@ -352,7 +352,7 @@ impl Recv {
 #[derive(Clone, Copy, Debug)]
 pub struct SendMsg {
     target: Target,
-    msg: *const rustix::io_uring::MsgHdr,
+    msg: *const crate::types::MsgHdr,
     msg_flags: u32,
 }
 
@@ -361,7 +361,7 @@ impl SendMsg {
     pub const CODE: u8 = 9;
     /// `sendmsg(fd, msg, flags)`.
     #[inline]
-    pub fn new(target: impl Into<Target>, msg: *const rustix::io_uring::MsgHdr) -> Self {
+    pub fn new(target: impl Into<Target>, msg: *const crate::types::MsgHdr) -> Self {
         SendMsg {
             target: target.into(),
             msg,
@@ -391,7 +391,7 @@ impl SendMsg {
 #[derive(Clone, Copy, Debug)]
 pub struct RecvMsg {
     target: Target,
-    msg: *mut rustix::io_uring::MsgHdr,
+    msg: *mut crate::types::MsgHdr,
     msg_flags: u32,
     ioprio: u16,
     buf_group: Option<u16>,
@@ -402,7 +402,7 @@ impl RecvMsg {
     pub const CODE: u8 = 10;
     /// `recvmsg(fd, msg, flags)`.
     #[inline]
-    pub fn new(target: impl Into<Target>, msg: *mut rustix::io_uring::MsgHdr) -> Self {
+    pub fn new(target: impl Into<Target>, msg: *mut crate::types::MsgHdr) -> Self {
         RecvMsg {
             target: target.into(),
             msg,
@@ -513,7 +513,7 @@ impl SendZc {
 #[derive(Clone, Copy, Debug)]
 pub struct SendMsgZc {
     target: Target,
-    msg: *const rustix::io_uring::MsgHdr,
+    msg: *const crate::types::MsgHdr,
     msg_flags: u32,
 }
 
@@ -522,7 +522,7 @@ impl SendMsgZc {
     pub const CODE: u8 = 48;
     /// `sendmsg(fd, msg, flags)` without copying the payload.
     #[inline]
-    pub fn new(target: impl Into<Target>, msg: *const rustix::io_uring::MsgHdr) -> Self {
+    pub fn new(target: impl Into<Target>, msg: *const crate::types::MsgHdr) -> Self {
         SendMsgZc {
             target: target.into(),
             msg,
@@ -575,6 +575,54 @@ impl Shutdown {
     pub fn build(self) -> Entry {
         let mut e = on(Self::CODE, self.target);
         e.len = self.how as u32;
+        e
+    }
+}
+
+/// `IORING_OP_RECV_ZC` (6.15): zero-copy receive into the area of a
+/// registered zero-copy receive queue (`IORING_REGISTER_ZCRX_IFQ`, which
+/// needs a NIC with header split and flow steering). Always multishot.
+#[derive(Clone, Copy, Debug)]
+pub struct RecvZc {
+    target: Target,
+    ifq: u32,
+    len: u32,
+    ioprio: u16,
+}
+
+impl RecvZc {
+    /// The opcode.
+    pub const CODE: u8 = 58;
+    /// Receives through zero-copy queue `ifq` (the index its registration
+    /// returned).
+    #[inline]
+    pub fn new(target: impl Into<Target>, ifq: u32) -> Self {
+        RecvZc {
+            target: target.into(),
+            ifq,
+            len: 0,
+            ioprio: RecvSendFlags::RECV_MULTISHOT.bits(),
+        }
+    }
+    /// Stop after `len` bytes (default 0: no limit).
+    #[inline]
+    pub const fn len(mut self, len: u32) -> Self {
+        self.len = len;
+        self
+    }
+    /// `IORING_RECVSEND_POLL_FIRST`.
+    #[inline]
+    pub const fn poll_first(mut self) -> Self {
+        self.ioprio |= RecvSendFlags::POLL_FIRST.bits();
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = on(Self::CODE, self.target);
+        e.len = self.len;
+        e.ioprio = self.ioprio;
+        e.file_index = self.ifq;
         e
     }
 }

@@ -1,8 +1,8 @@
 //! Pipe plumbing: splice and tee.
 
-use super::on;
-use crate::squeue::Entry;
-use crate::types::Target;
+use super::{on, ptr};
+use crate::squeue::{self, Entry};
+use crate::types::{DestinationSlot, Target};
 
 /// `IORING_OP_SPLICE` (5.7): move data between a pipe and a file.
 #[derive(Clone, Copy, Debug)]
@@ -105,6 +105,53 @@ impl Tee {
         let mut e = on(Self::CODE, self.fd_out);
         e.len = self.len;
         e.op_flags = self.flags | splice_in(self.fd_in, &mut e);
+        e
+    }
+}
+
+/// `IORING_OP_PIPE` (6.16): `pipe2(fds, flags)`; the kernel writes the read
+/// and write ends into `fds[0]` and `fds[1]` (normal descriptors, or
+/// registered slots with [`destination`](Self::destination)).
+#[derive(Clone, Copy, Debug)]
+pub struct Pipe {
+    fds: *mut [i32; 2],
+    flags: u32,
+    dest: DestinationSlot,
+}
+
+impl Pipe {
+    /// The opcode.
+    pub const CODE: u8 = 62;
+    /// Creates a pipe whose ends land in `*fds`.
+    #[inline]
+    pub const fn new(fds: *mut [i32; 2]) -> Self {
+        Pipe {
+            fds,
+            flags: 0,
+            dest: DestinationSlot::Normal,
+        }
+    }
+    /// `O_CLOEXEC`, `O_NONBLOCK`, `O_DIRECT`.
+    #[inline]
+    pub const fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+    /// Registered slots for both ends: `Fixed(n)` uses slots `n` and `n+1`,
+    /// `AutoFixed` any two free ones.
+    #[inline]
+    pub const fn destination(mut self, dest: DestinationSlot) -> Self {
+        self.dest = dest;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = squeue::ZERO;
+        e.opcode = Self::CODE;
+        e.addr = ptr(self.fds);
+        e.op_flags = self.flags;
+        e.file_index = self.dest.file_index();
         e
     }
 }

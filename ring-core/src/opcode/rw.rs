@@ -127,7 +127,7 @@ impl Write {
 #[derive(Clone, Copy, Debug)]
 pub struct Readv {
     target: Target,
-    iovecs: *const rustix::io_uring::iovec,
+    iovecs: *const crate::types::IoVec,
     nr: u32,
     offset: u64,
     rw_flags: u32,
@@ -138,7 +138,7 @@ impl Readv {
     pub const CODE: u8 = 1;
     /// Reads into the `nr` buffers the iovec array names.
     #[inline]
-    pub fn new(target: impl Into<Target>, iovecs: *const rustix::io_uring::iovec, nr: u32) -> Self {
+    pub fn new(target: impl Into<Target>, iovecs: *const crate::types::IoVec, nr: u32) -> Self {
         Readv {
             target: target.into(),
             iovecs,
@@ -177,7 +177,7 @@ impl Readv {
 #[derive(Clone, Copy, Debug)]
 pub struct Writev {
     target: Target,
-    iovecs: *const rustix::io_uring::iovec,
+    iovecs: *const crate::types::IoVec,
     nr: u32,
     offset: u64,
     rw_flags: u32,
@@ -188,7 +188,7 @@ impl Writev {
     pub const CODE: u8 = 2;
     /// Writes the `nr` buffers the iovec array names.
     #[inline]
-    pub fn new(target: impl Into<Target>, iovecs: *const rustix::io_uring::iovec, nr: u32) -> Self {
+    pub fn new(target: impl Into<Target>, iovecs: *const crate::types::IoVec, nr: u32) -> Self {
         Writev {
             target: target.into(),
             iovecs,
@@ -227,7 +227,7 @@ impl Writev {
 fn vectored(
     code: u8,
     target: Target,
-    iovecs: *const rustix::io_uring::iovec,
+    iovecs: *const crate::types::IoVec,
     nr: u32,
     offset: u64,
     rw_flags: u32,
@@ -354,6 +354,224 @@ impl Fsync {
     pub fn build(self) -> Entry {
         let mut e = on(Self::CODE, self.target);
         e.op_flags = self.datasync as u32;
+        e
+    }
+}
+
+/// `IORING_OP_SYNC_FILE_RANGE` (5.2): `sync_file_range(fd, offset, len,
+/// flags)`.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncFileRange {
+    target: Target,
+    len: u32,
+    offset: u64,
+    flags: u32,
+}
+
+impl SyncFileRange {
+    /// The opcode.
+    pub const CODE: u8 = 8;
+    /// Syncs `len` bytes from `offset` (0 bytes: to the end of the file).
+    #[inline]
+    pub fn new(target: impl Into<Target>, len: u32) -> Self {
+        SyncFileRange {
+            target: target.into(),
+            len,
+            offset: 0,
+            flags: 0,
+        }
+    }
+    /// The start of the range (default 0).
+    #[inline]
+    pub const fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+    /// `SYNC_FILE_RANGE_*` flags.
+    #[inline]
+    pub const fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = on(Self::CODE, self.target);
+        e.len = self.len;
+        e.off = self.offset;
+        e.op_flags = self.flags;
+        e
+    }
+}
+
+/// `IORING_OP_READ_MULTISHOT` (6.7): keep reading from a pollable file
+/// (pipe, socket, eventfd) into buffers of a provided-buffer ring, one
+/// completion (with `MORE`) per buffer filled, until an error, end of file
+/// or the group runs dry.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadMultishot {
+    target: Target,
+    bgid: u16,
+    len: u32,
+    offset: u64,
+}
+
+impl ReadMultishot {
+    /// The opcode.
+    pub const CODE: u8 = 49;
+    /// Reads into buffers of buffer-ring group `bgid` (sets
+    /// `IOSQE_BUFFER_SELECT`).
+    #[inline]
+    pub fn new(target: impl Into<Target>, bgid: u16) -> Self {
+        ReadMultishot {
+            target: target.into(),
+            bgid,
+            len: 0,
+            offset: 0,
+        }
+    }
+    /// Read at most `len` bytes per buffer (default 0: the buffer's size).
+    #[inline]
+    pub const fn len(mut self, len: u32) -> Self {
+        self.len = len;
+        self
+    }
+    /// The file offset (default 0; pollable files have none).
+    #[inline]
+    pub const fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = on(Self::CODE, self.target);
+        e.len = self.len;
+        e.off = self.offset;
+        e.buf_index = self.bgid;
+        e.flags |= Flags::BUFFER_SELECT.bits();
+        e
+    }
+}
+
+/// `IORING_OP_READV_FIXED` (6.15): vectored read whose iovecs all lie in
+/// registered buffer `buf_index`.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadvFixed {
+    target: Target,
+    iovecs: *const crate::types::IoVec,
+    nr: u32,
+    buf_index: u16,
+    offset: u64,
+    rw_flags: u32,
+}
+
+impl ReadvFixed {
+    /// The opcode.
+    pub const CODE: u8 = 60;
+    /// Reads into the `nr` buffers the iovec array names, all inside
+    /// registered buffer `buf_index`.
+    #[inline]
+    pub fn new(
+        target: impl Into<Target>,
+        iovecs: *const crate::types::IoVec,
+        nr: u32,
+        buf_index: u16,
+    ) -> Self {
+        ReadvFixed {
+            target: target.into(),
+            iovecs,
+            nr,
+            buf_index,
+            offset: 0,
+            rw_flags: 0,
+        }
+    }
+    /// The file offset (default 0).
+    #[inline]
+    pub const fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+    /// `RWF_*` flags.
+    #[inline]
+    pub const fn rw_flags(mut self, flags: u32) -> Self {
+        self.rw_flags = flags;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = vectored(
+            Self::CODE,
+            self.target,
+            self.iovecs,
+            self.nr,
+            self.offset,
+            self.rw_flags,
+        );
+        e.buf_index = self.buf_index;
+        e
+    }
+}
+
+/// `IORING_OP_WRITEV_FIXED` (6.15): vectored write whose iovecs all lie in
+/// registered buffer `buf_index`.
+#[derive(Clone, Copy, Debug)]
+pub struct WritevFixed {
+    target: Target,
+    iovecs: *const crate::types::IoVec,
+    nr: u32,
+    buf_index: u16,
+    offset: u64,
+    rw_flags: u32,
+}
+
+impl WritevFixed {
+    /// The opcode.
+    pub const CODE: u8 = 61;
+    /// Writes the `nr` buffers the iovec array names, all inside registered
+    /// buffer `buf_index`.
+    #[inline]
+    pub fn new(
+        target: impl Into<Target>,
+        iovecs: *const crate::types::IoVec,
+        nr: u32,
+        buf_index: u16,
+    ) -> Self {
+        WritevFixed {
+            target: target.into(),
+            iovecs,
+            nr,
+            buf_index,
+            offset: 0,
+            rw_flags: 0,
+        }
+    }
+    /// The file offset (default 0).
+    #[inline]
+    pub const fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+    /// `RWF_*` flags.
+    #[inline]
+    pub const fn rw_flags(mut self, flags: u32) -> Self {
+        self.rw_flags = flags;
+        self
+    }
+    /// The entry.
+    #[inline]
+    pub fn build(self) -> Entry {
+        let mut e = vectored(
+            Self::CODE,
+            self.target,
+            self.iovecs,
+            self.nr,
+            self.offset,
+            self.rw_flags,
+        );
+        e.buf_index = self.buf_index;
         e
     }
 }
