@@ -5,21 +5,27 @@
 //! rustix's raw bindings and maps the SQ ring, CQ ring and SQE array itself.
 //!
 //! Start with the safe tier, [`owned`]: an operation is pushed by value,
-//! owns everything the kernel touches, and comes back with its final
-//! completion, so safe code cannot free memory the kernel may still write.
+//! owns everything the kernel touches (its buffers, a share of its file),
+//! and comes back with its final completion, so safe code cannot free memory
+//! or close a descriptor the kernel may still use.
 //!
 //! ```
-//! use ring_core::owned::{Nop, Ring};
+//! use ring_core::owned::{Read, Ring, SharedFd};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> std::io::Result<()> {
+//! let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 //! let mut ring = Ring::new(8)?;
-//! let token = ring.push(Nop)?;
+//! // The operation holds a share of the file and owns the buffer.
+//! let token = ring.push(Read::new(&file, vec![0u8; 64]))?;
 //! ring.submit_and_wait(1)?;
 //! let mut done = ring.completions().next().expect("one completion");
 //! assert_eq!(done.token(), token);
-//! assert_eq!(done.result()?, 0);
-//! let _nop: Nop = done.take_op().expect("the operation comes back");
-//! # Ok(()) }
+//! let n = done.result()? as usize;
+//! // Both come back with the final completion.
+//! let buf = done.take_op::<Read>().expect("the Read comes back").into_buf();
+//! assert!(n > 0 && buf[..n].contains(&b' '));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Layers, each calling only the ones below it:
@@ -56,9 +62,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`Error`], [`SubmitError`], [`squeue::PushError`] and
-//! [`buf_ring::BufError`] convert into [`std::io::Error`], so `?` works in a
-//! function returning [`std::io::Result`].
+//! [`Error`], [`SubmitError`], both tiers' push errors
+//! ([`owned::PushError`], [`squeue::PushError`]) and [`buf_ring::BufError`]
+//! convert into [`std::io::Error`], so `?` works in a function returning
+//! [`std::io::Result`].
 
 #![deny(missing_docs)]
 
