@@ -1,9 +1,10 @@
 /* The original example's experience in C: a fibonacci handler served over
- * HTTP by io_uring. Build and run (after cargo build --release -p http-demo):
+ * HTTP by io_uring. Build and run from the repository root, after
+ * cargo build --release -p http-demo (the rpath finds the library):
  *
  *   cc -O2 -o fib_server examples/c/fib_server.c -Ihttp-demo/include \
- *      -Ltarget/release -lhttp_demo -lpthread
- *   LD_LIBRARY_PATH=target/release ./fib_server 8000
+ *      -Ltarget/release -lhttp_demo -lpthread -Wl,-rpath,'$ORIGIN/target/release'
+ *   ./fib_server 8000
  *   curl -X POST http://localhost:8000/15        # 610
  *
  * SIGINT/SIGTERM stop it gracefully. */

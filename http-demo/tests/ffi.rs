@@ -167,17 +167,35 @@ fn python_exception_is_500_and_server_keeps_serving() {
     assert!(terminate(child).success());
 }
 
+/// The README's C build and run commands, exactly as written there: the
+/// one `cc` line and the one `./fib_server <port>` line of its indented
+/// command blocks.
+fn readme_c_commands() -> (String, String) {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let commands: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .collect();
+    let one = |prefix: &str| {
+        let found: Vec<&str> = commands
+            .iter()
+            .copied()
+            .filter(|c| c.starts_with(prefix))
+            .collect();
+        assert_eq!(found.len(), 1, "README: one `{prefix}` command: {found:?}");
+        found[0].to_string()
+    };
+    (one("cc "), one("./fib_server "))
+}
+
 #[test]
-fn c_example_builds_and_answers() {
+fn c_example_builds_and_answers_as_the_readme_says() {
     let lib = library();
-    let exe = lib.parent().unwrap().join("fib_server_c");
+    // The example compiles cleanly under strict warnings.
     let out = Command::new("cc")
-        .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
+        .args(["-fsyntax-only", "-Wall", "-Wextra", "-Werror"])
         .arg(root().join("examples/c/fib_server.c"))
         .arg(format!("-I{}", root().join("http-demo/include").display()))
-        .arg(format!("-L{}", lib.parent().unwrap().display()))
-        .args(["-lhttp_demo", "-lpthread"])
         .output()
         .expect("cc is installed");
     assert!(
@@ -185,11 +203,39 @@ fn c_example_builds_and_answers() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // A directory laid out like the repository after `cargo build --release`,
+    // its library the one this test run built.
+    let dir = lib.parent().unwrap().join("readme-c");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("target/release")).unwrap();
+    std::os::unix::fs::symlink(lib, dir.join("target/release/libhttp_demo.so")).unwrap();
+    for sub in ["examples", "http-demo"] {
+        std::os::unix::fs::symlink(root().join(sub), dir.join(sub)).unwrap();
+    }
+    let (build, run) = readme_c_commands();
+    let out = Command::new("sh")
+        .args(["-c", &build])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{build}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The run line is `./fib_server <port>`; this test's port replaces the
+    // README's. No LD_LIBRARY_PATH: the binary must find the library itself.
+    let run = run.split('#').next().unwrap().trim();
+    let (exe, readme_port) = run.split_once(' ').unwrap();
+    assert!(readme_port.parse::<u16>().is_ok(), "{run}");
     let port = free_port();
     let mut child = common::KillOnDrop(
-        Command::new(&exe)
-            .arg(port.to_string())
-            .env("LD_LIBRARY_PATH", lib.parent().unwrap())
+        Command::new("sh")
+            .args(["-c", &format!("exec {exe} {port}")])
+            .current_dir(&dir)
+            .env_remove("LD_LIBRARY_PATH")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -199,7 +245,11 @@ fn c_example_builds_and_answers() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut banner)
         .unwrap();
-    assert!(banner.contains(&port.to_string()));
+    assert!(
+        banner.contains(&port.to_string()),
+        "{banner:?} {}",
+        child.stderr_text()
+    );
     wait_listening(port, &mut child);
     assert_eq!(post(port, "15"), (200, "610".into()));
     assert_eq!(post(port, "-1").0, 422);
