@@ -7,8 +7,11 @@
  * and link with -lhttp_demo. See examples/c and examples/python.
  *
  * Every POST /<n> calls the handler with n; its return value is sent as a
- * JSON number. Handlers run on the server's worker threads, possibly several
- * at once: they (and their user_data) must be safe to call that way.
+ * JSON number. Handlers may block: they run on a pool of handler threads
+ * (16), never on the I/O threads, so a slow call delays only its own
+ * connection. Several run at once: they (and their user_data) must be safe
+ * to call that way. server_listen* returns after the calls in progress have
+ * returned.
  * Nothing in this API unwinds or aborts on bad input: errors are return codes.
  */
 #ifndef HTTP_DEMO_H
@@ -30,16 +33,26 @@ extern "C" {
 
 typedef long (*server_handler)(long n);
 typedef long (*server_handler_ex)(long n, void *user_data);
+typedef void (*server_ready)(int bound_port, void *ready_data);
 
 /* Serve on 0.0.0.0:port, one worker thread per CPU. Blocks until
  * server_stop(port) is called from another thread; returns HD_OK or an
- * HD_ERR_* code. */
+ * HD_ERR_* code. A port this library already serves is HD_ERR_ALREADY_RUNNING
+ * (checked before binding); a port another process listens on is
+ * HD_ERR_ADDR_IN_USE (the port is never shared). */
 int server_listen(int port, server_handler handler);
 
 /* As server_listen, with a listen address (NULL: 0.0.0.0), a thread count
  * (0: one per CPU) and user_data passed to every handler call. */
 int server_listen_ex(const char *addr, int port, unsigned threads,
                      server_handler_ex handler, void *user_data);
+
+/* As server_listen_ex; once the server listens (before any request is
+ * served) it calls ready(bound_port, ready_data) on the calling thread. The
+ * way to learn the port when `port` is 0. */
+int server_listen_ready(const char *addr, int port, unsigned threads,
+                        server_handler_ex handler, void *user_data,
+                        server_ready ready, void *ready_data);
 
 /* Graceful stop of the server started on `port` (callable from any thread):
  * stop accepting, answer requests already received, then server_listen

@@ -31,7 +31,24 @@ pub struct Config {
     pub accept_backoff_ms: u64,
     /// Listen backlog.
     pub backlog: u32,
+    /// Open connections allowed, all threads together; past it a new
+    /// connection gets `503` and is closed.
+    pub max_connections: usize,
+    /// Join other sockets already listening on the port (SO_REUSEPORT
+    /// across processes). Off by default: a port in use is an error.
+    pub reuse_port: bool,
+    /// Threads that run a handler which may block
+    /// ([`Handler::may_block`](crate::Handler::may_block)), all workers
+    /// together; unused otherwise.
+    pub handler_threads: usize,
 }
+
+/// Longest timeout or deadline accepted (one day, in ms).
+pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
+/// Most receive-buffer memory, all threads together (512 MiB).
+pub const MAX_RECV_MEMORY: u64 = 512 << 20;
+/// Most worker threads.
+pub const MAX_THREADS: usize = 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -47,6 +64,9 @@ impl Default for Config {
             shutdown_deadline_ms: 5_000,
             accept_backoff_ms: 100,
             backlog: 4096,
+            max_connections: 16_384,
+            reuse_port: false,
+            handler_threads: 16,
         }
     }
 }
@@ -63,11 +83,18 @@ OPTIONS:
   --addr <ip>                  address to listen on        [default: 0.0.0.0]
   --port <port>                port (0 = any free port)    [default: 8000]
   --threads <n>                worker threads, one ring each [default: CPUs]
+  --reuse-port                 share the port with other servers already
+                               listening on it (SO_REUSEPORT); without it a
+                               port in use is an error
+  --max-connections <n>        open connections; past it 503 + close
+                                                           [default: 16384]
   --sqpoll                     use an SQPOLL kernel thread per ring
   --max-header-bytes <n>       request head limit (431)    [default: 8192]
   --max-body-bytes <n>         request body limit (413)    [default: 1048576]
   --header-timeout-ms <ms>     stalled request -> 408      [default: 10000]
   --idle-timeout-ms <ms>       idle keep-alive close       [default: 60000]
+  --send-timeout-ms <ms>       close a client that reads nothing for this
+                               long while a response waits [default: 30000]
   --shutdown-deadline-ms <ms>  graceful shutdown limit     [default: 5000]
   --recv-buffers <n>           receive buffers per thread  [default: 512]
   --recv-buffer-size <bytes>   size of each                [default: 4096]
@@ -101,6 +128,10 @@ impl Config {
                 c.sqpoll = true;
                 continue;
             }
+            if name == "--reuse-port" {
+                c.reuse_port = true;
+                continue;
+            }
             let mut value = || -> Result<String, String> {
                 inline
                     .clone()
@@ -119,6 +150,8 @@ impl Config {
                 "--max-body-bytes" => c.limits.max_body_bytes = num(&name, value()?)?,
                 "--header-timeout-ms" => c.limits.header_timeout_ms = num(&name, value()?)?,
                 "--idle-timeout-ms" => c.limits.idle_timeout_ms = num(&name, value()?)?,
+                "--send-timeout-ms" => c.limits.send_timeout_ms = num(&name, value()?)?,
+                "--max-connections" => c.max_connections = num(&name, value()?)?,
                 "--shutdown-deadline-ms" => c.shutdown_deadline_ms = num(&name, value()?)?,
                 "--recv-buffers" => c.recv_buffers = num(&name, value()?)?,
                 "--recv-buffer-size" => c.recv_buffer_size = num(&name, value()?)?,
@@ -130,22 +163,58 @@ impl Config {
         Ok(Command::Run(c))
     }
 
-    /// Checks that the settings can work.
+    /// Checks that the settings can work, before anything is allocated:
+    /// each limit has a range, and the receive buffers of all threads
+    /// together at most [`MAX_RECV_MEMORY`].
     pub fn validate(&self) -> Result<(), String> {
-        if self.threads == 0 {
-            return Err("--threads must be at least 1".into());
+        if self.threads == 0 || self.threads > MAX_THREADS {
+            return Err(format!("--threads must be between 1 and {MAX_THREADS}"));
         }
         if !self.recv_buffers.is_power_of_two() || self.recv_buffers > 32768 {
             return Err("--recv-buffers must be a power of two up to 32768".into());
         }
-        if self.recv_buffer_size < 64 {
-            return Err("--recv-buffer-size must be at least 64".into());
+        if !(64..=1 << 20).contains(&self.recv_buffer_size) {
+            return Err("--recv-buffer-size must be between 64 and 1048576".into());
+        }
+        let per_thread = u64::from(self.recv_buffers) * u64::from(self.recv_buffer_size);
+        let total = per_thread.saturating_mul(self.threads as u64);
+        if total > MAX_RECV_MEMORY {
+            return Err(format!(
+                "receive buffers would take {} MiB ({} threads x {} x {} bytes); at most {} MiB \
+                 (lower --threads, --recv-buffers or --recv-buffer-size)",
+                total >> 20,
+                self.threads,
+                self.recv_buffers,
+                self.recv_buffer_size,
+                MAX_RECV_MEMORY >> 20
+            ));
         }
         if self.ring_entries == 0 || self.ring_entries > 32768 {
             return Err("--ring-entries must be between 1 and 32768".into());
         }
-        if self.limits.max_header_bytes < 64 {
-            return Err("--max-header-bytes must be at least 64".into());
+        if !(64..=1 << 20).contains(&self.limits.max_header_bytes) {
+            return Err("--max-header-bytes must be between 64 and 1048576".into());
+        }
+        let l = &self.limits;
+        for (name, ms) in [
+            ("--header-timeout-ms", l.header_timeout_ms),
+            ("--idle-timeout-ms", l.idle_timeout_ms),
+            ("--send-timeout-ms", l.send_timeout_ms),
+            ("linger_ms", l.linger_ms),
+            ("--shutdown-deadline-ms", self.shutdown_deadline_ms),
+            ("accept_backoff_ms", self.accept_backoff_ms),
+        ] {
+            if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
+                return Err(format!("{name} must be between 1 and {MAX_TIMEOUT_MS}"));
+            }
+        }
+        if self.max_connections == 0 || self.max_connections > 1 << 24 {
+            return Err("--max-connections must be between 1 and 16777216".into());
+        }
+        if self.handler_threads == 0 || self.handler_threads > MAX_THREADS {
+            return Err(format!(
+                "handler_threads must be between 1 and {MAX_THREADS}"
+            ));
         }
         Ok(())
     }
@@ -178,9 +247,22 @@ mod tests {
         assert!(parse("--port").unwrap_err().contains("needs a value"));
         assert!(parse("--port x").unwrap_err().contains("invalid value"));
         assert!(parse("--nope").unwrap_err().contains("unknown option"));
-        assert!(parse("--threads 0").unwrap_err().contains("at least 1"));
+        assert!(parse("--threads 0").unwrap_err().contains("between 1 and"));
         assert!(parse("--recv-buffers 3")
             .unwrap_err()
             .contains("power of two"));
+        assert!(parse("--threads 1000").unwrap_err().contains("MiB"));
+        assert!(parse("--threads 1025")
+            .unwrap_err()
+            .contains("between 1 and"));
+        assert!(parse("--recv-buffer-size 4294967295")
+            .unwrap_err()
+            .contains("between 64 and"));
+        assert!(parse("--header-timeout-ms 0")
+            .unwrap_err()
+            .contains("--header-timeout-ms must be"));
+        assert!(parse("--send-timeout-ms 0").is_err());
+        assert!(parse("--idle-timeout-ms 99999999999999").is_err());
+        assert!(parse("--max-connections 0").is_err());
     }
 }

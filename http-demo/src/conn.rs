@@ -15,6 +15,12 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::handler::{Handler, HandlerError};
+
+/// Calls the handler; a panic is a failure (500), not a crash.
+pub fn call(handler: &dyn Handler, n: i64) -> Result<i64, HandlerError> {
+    catch_unwind(AssertUnwindSafe(|| handler.call(n)))
+        .unwrap_or_else(|_| Err(HandlerError::Failed("the handler failed".into())))
+}
 use crate::parse::{self, BodyKind, ChunkProgress, ChunkedDecoder, Head, Parsed, Route};
 use crate::response::{self, Status};
 
@@ -31,6 +37,9 @@ pub struct Limits {
     pub header_timeout_ms: u64,
     /// An idle keep-alive connection is closed after this long.
     pub idle_timeout_ms: u64,
+    /// A connection whose send makes no progress for this long (the client
+    /// does not read) is closed. Enforced by the I/O loop.
+    pub send_timeout_ms: u64,
     /// After an error response, how long to drain the client's input before
     /// closing (so the response is not lost to a reset).
     pub linger_ms: u64,
@@ -44,6 +53,7 @@ impl Default for Limits {
             max_pending_output: 64 * 1024,
             header_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
+            send_timeout_ms: 30_000,
             linger_ms: 1_000,
         }
     }
@@ -65,6 +75,7 @@ struct Reply {
     route: Route,
     keep_alive: bool,
     minor_version: u8,
+    head_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +86,13 @@ enum State {
     Body { left: u64, reply: Reply },
     /// Decoding and discarding a chunked body, then replying.
     Chunked { dec: ChunkedDecoder, reply: Reply },
+    /// Waiting for a handler that may block to compute `n` off the I/O
+    /// thread (`dispatched` once the I/O loop has taken the call).
+    Calling {
+        n: i64,
+        reply: Reply,
+        dispatched: bool,
+    },
     /// No more input is processed.
     Closing(CloseMode),
 }
@@ -90,6 +108,11 @@ pub struct Conn {
     last_activity: u64,
     linger_deadline: Option<u64>,
     shutting_down: bool,
+    /// The peer has shut down its write side: answer what has arrived,
+    /// then close.
+    peer_closed: bool,
+    /// Input processing stopped at the output limit with input left over.
+    paused: bool,
     /// Requests answered.
     pub requests: u64,
 }
@@ -105,8 +128,25 @@ impl Conn {
             last_activity: now,
             linger_deadline: None,
             shutting_down: false,
+            peer_closed: false,
+            paused: false,
             requests: 0,
         }
+    }
+
+    /// A connection refused because the server is at its connection limit:
+    /// a `503` with `Connection: close`, then a lingering close.
+    pub fn refused(now: u64) -> Self {
+        let mut c = Conn::new(now);
+        response::write_error(
+            &mut c.out,
+            Status::ServiceUnavailable,
+            "too many connections",
+            false,
+            1,
+        );
+        c.state = State::Closing(CloseMode::Linger);
+        c
     }
 
     /// Feeds received bytes.
@@ -165,9 +205,12 @@ impl Conn {
     /// Processes requests from `buf`; returns how many bytes were used.
     fn process(&mut self, buf: &[u8], now: u64, limits: &Limits, handler: &dyn Handler) -> usize {
         let mut pos = 0;
+        self.paused = false;
         loop {
             if self.out.len() >= limits.max_pending_output {
-                break; // paused until the output drains
+                // Paused until the output drains.
+                self.paused = pos < buf.len();
+                break;
             }
             match self.state {
                 State::Head => {
@@ -217,7 +260,7 @@ impl Conn {
                         }
                     }
                 }
-                State::Closing(_) => break,
+                State::Closing(_) | State::Calling { .. } => break,
             }
         }
         pos
@@ -228,6 +271,7 @@ impl Conn {
             route: head.route,
             keep_alive: head.keep_alive,
             minor_version: head.minor_version,
+            head_only: head.head_only,
         };
         match head.body {
             BodyKind::None => self.finish(reply, handler),
@@ -254,61 +298,77 @@ impl Conn {
         }
     }
 
-    /// Answers a complete request.
+    /// Answers a complete request, or hands it to the I/O loop when the
+    /// handler may block.
     fn finish(&mut self, reply: Reply, handler: &dyn Handler) {
+        let value = match reply.route {
+            Route::Compute(n) if handler.may_block() => {
+                self.state = State::Calling {
+                    n,
+                    reply,
+                    dispatched: false,
+                };
+                return;
+            }
+            Route::Compute(n) => Some(call(handler, n)),
+            _ => None,
+        };
+        self.respond(reply, value);
+    }
+
+    /// Writes the response to a complete request (`value` is the handler's
+    /// result for a `Compute` route) and moves to the next request or to
+    /// closing.
+    fn respond(&mut self, reply: Reply, value: Option<Result<i64, HandlerError>>) {
         let keep_alive = reply.keep_alive && !self.shutting_down;
         let minor = reply.minor_version;
-        match reply.route {
-            Route::Compute(n) => match catch_unwind(AssertUnwindSafe(|| handler.call(n))) {
-                Ok(Ok(v)) => response::write_ok(&mut self.out, v, keep_alive, minor),
-                Ok(Err(HandlerError::Domain(reason))) => response::write_error(
-                    &mut self.out,
-                    Status::UnprocessableContent,
-                    &reason,
-                    keep_alive,
-                    minor,
-                ),
-                Ok(Err(HandlerError::Failed(reason))) => response::write_error(
-                    &mut self.out,
-                    Status::InternalError,
-                    &reason,
-                    keep_alive,
-                    minor,
-                ),
-                Err(_) => response::write_error(
-                    &mut self.out,
-                    Status::InternalError,
-                    "the handler failed",
-                    keep_alive,
-                    minor,
-                ),
-            },
-            Route::OutOfRange => response::write_error(
-                &mut self.out,
-                Status::UnprocessableContent,
-                "n does not fit a 64-bit integer",
-                keep_alive,
-                minor,
-            ),
-            Route::WrongMethod => response::write_error(
-                &mut self.out,
-                Status::MethodNotAllowed,
-                "use POST",
-                keep_alive,
-                minor,
-            ),
-            Route::NotFound => response::write_error(
-                &mut self.out,
-                Status::NotFound,
-                "try POST /<n>",
-                keep_alive,
-                minor,
-            ),
+        let start = self.out.len();
+        let out = &mut self.out;
+        match (reply.route, value) {
+            (Route::Compute(_), Some(Ok(v))) => response::write_ok(out, v, keep_alive, minor),
+            (Route::Compute(_), Some(Err(HandlerError::Domain(reason)))) => {
+                let status = Status::UnprocessableContent;
+                response::write_error(out, status, &reason, keep_alive, minor);
+            }
+            (Route::Compute(_), Some(Err(HandlerError::Failed(reason)))) => {
+                let status = Status::InternalError;
+                response::write_error(out, status, &reason, keep_alive, minor);
+            }
+            (Route::Compute(_), None) => {
+                let status = Status::InternalError;
+                response::write_error(out, status, "the handler failed", keep_alive, minor);
+            }
+            (Route::OutOfRange, _) => {
+                let reason = "n does not fit a 64-bit integer";
+                let status = Status::UnprocessableContent;
+                response::write_error(out, status, reason, keep_alive, minor);
+            }
+            (Route::WrongMethod, _) => {
+                let status = Status::MethodNotAllowed;
+                response::write_error(out, status, "use POST", keep_alive, minor);
+            }
+            (Route::NotFound, _) => {
+                let status = Status::NotFound;
+                response::write_error(out, status, "try POST /<n>", keep_alive, minor);
+            }
+        }
+        if reply.head_only {
+            // HEAD: the head of the response, without its body (RFC 9110
+            // §9.3.2); Content-Length still says what GET would send.
+            let head_len = self.out[start..]
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(self.out.len() - start, |i| i + 4);
+            self.out.truncate(start + head_len);
         }
         self.requests += 1;
         self.request_started = None;
         self.state = if keep_alive {
             State::Head
+        } else if self.shutting_down {
+            // The client may have sent more already: drain it so the
+            // close is a FIN, not a reset.
+            State::Closing(CloseMode::Linger)
         } else {
             State::Closing(CloseMode::Clean)
         };
@@ -322,11 +382,93 @@ impl Conn {
         self.state = State::Closing(CloseMode::Linger);
     }
 
-    /// The peer closed its write side.
+    /// The peer closed its write side: every complete request already
+    /// received is still answered (input held back at the output limit is
+    /// processed as the output drains), then the connection closes.
     pub fn on_eof(&mut self) {
+        self.peer_closed = true;
+        self.settle_eof();
+    }
+
+    /// The connection is broken (reset, failed send): close without
+    /// answering anything more.
+    pub fn abort(&mut self) {
         self.state = State::Closing(CloseMode::Clean);
         self.inbuf = Vec::new();
         self.linger_deadline = None;
+    }
+
+    /// After the peer's EOF: close once nothing that arrived is left to
+    /// answer (an incomplete request at EOF is dropped).
+    fn settle_eof(&mut self) {
+        if !self.peer_closed {
+            return;
+        }
+        match self.state {
+            State::Calling { .. } => {}
+            State::Closing(_) => {
+                // Nothing more will arrive, so nothing can turn the close
+                // into a reset: no need to linger.
+                self.state = State::Closing(CloseMode::Clean);
+                self.inbuf = Vec::new();
+            }
+            _ if self.paused && !self.inbuf.is_empty() => {}
+            _ => {
+                self.state = State::Closing(CloseMode::Clean);
+                self.inbuf = Vec::new();
+                self.request_started = None;
+            }
+        }
+    }
+
+    /// The call the I/O loop should run off its thread, if one waits:
+    /// returns `n` once (the call is then in progress).
+    pub fn take_call(&mut self) -> Option<i64> {
+        match &mut self.state {
+            State::Calling {
+                n,
+                dispatched: dispatched @ false,
+                ..
+            } => {
+                *dispatched = true;
+                Some(*n)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a handler call waits to be taken with
+    /// [`take_call`](Self::take_call).
+    pub fn call_pending(&self) -> bool {
+        matches!(
+            self.state,
+            State::Calling {
+                dispatched: false,
+                ..
+            }
+        )
+    }
+
+    /// Whether a handler call is pending or in progress.
+    pub fn is_calling(&self) -> bool {
+        matches!(self.state, State::Calling { .. })
+    }
+
+    /// The result of the call taken with [`take_call`](Self::take_call):
+    /// answers it and goes on with the input that waited behind it.
+    pub fn complete_call(
+        &mut self,
+        result: Result<i64, HandlerError>,
+        now: u64,
+        limits: &Limits,
+        handler: &dyn Handler,
+    ) {
+        let State::Calling { reply, .. } = self.state else {
+            return;
+        };
+        self.last_activity = now;
+        self.respond(reply, Some(result));
+        self.resume(now, limits, handler);
     }
 
     /// Checks timeouts at `now`.
@@ -338,6 +480,8 @@ impl Conn {
                 }
             }
             State::Closing(CloseMode::Clean) => {}
+            // The handler's time is not the client's: no 408 while waiting.
+            State::Calling { .. } => {}
             _ => {
                 if let Some(start) = self.request_started {
                     if now.saturating_sub(start) >= limits.header_timeout_ms {
@@ -358,7 +502,10 @@ impl Conn {
     pub fn begin_shutdown(&mut self) {
         self.shutting_down = true;
         if self.is_idle() {
-            self.state = State::Closing(CloseMode::Clean);
+            // A request may be on its way: a lingering close drains it, so
+            // the client sees a FIN rather than a reset.
+            self.state = State::Closing(CloseMode::Linger);
+            self.settle_eof();
         }
     }
 
@@ -390,14 +537,21 @@ impl Conn {
         if !self.inbuf.is_empty() && !matches!(self.state, State::Closing(_)) {
             self.process_buffered(now, limits, handler);
         }
+        self.settle_eof();
     }
 
     /// Whether the I/O loop should keep receiving: not while the output
     /// backlog is at its limit, and not once a clean close is decided.
     pub fn wants_read(&self, limits: &Limits) -> bool {
+        if self.peer_closed {
+            return false;
+        }
         match self.state {
             State::Closing(CloseMode::Clean) => false,
             State::Closing(CloseMode::Linger) => true,
+            // Keep reading behind a pending call (pipelined input), up to a
+            // head's worth.
+            State::Calling { .. } => self.inbuf.len() < limits.max_header_bytes,
             _ => self.out.len() < limits.max_pending_output,
         }
     }

@@ -5,8 +5,10 @@
 //! Nothing here unwinds across the boundary: every entry point catches
 //! panics and turns them into [`HD_ERR_INTERNAL`].
 //!
-//! Handlers are called from every worker thread, possibly at the same time,
-//! and must be safe to call that way. Inside a handler,
+//! Handlers may block (sleep, wait for I/O): they run on a pool of handler
+//! threads, never on the I/O threads, so a slow call delays only its own
+//! connection. They are called from several threads at the same time and
+//! must be safe to call that way. Inside a handler,
 //! [`server_reject`] turns the call into a 422 ("n is outside my domain")
 //! and [`server_fail`] into a 500; the handler's return value is then
 //! ignored.
@@ -43,6 +45,9 @@ pub const HD_ERR_ALREADY_RUNNING: c_int = -7;
 pub type PlainHandler = extern "C" fn(c_long) -> c_long;
 /// The handler with user data: `long handler(long n, void *user_data)`.
 pub type DataHandler = extern "C" fn(c_long, *mut c_void) -> c_long;
+/// Told the bound port once the server listens:
+/// `void ready(int port, void *ready_data)`.
+pub type ReadyFn = extern "C" fn(c_int, *mut c_void);
 
 enum CFn {
     Plain(PlainHandler),
@@ -79,12 +84,26 @@ impl Handler for CHandler {
             None => Ok(i64::from(value)),
         }
     }
+
+    /// A C (or Python) handler may block: it runs on the handler pool.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
-fn registry() -> &'static Mutex<HashMap<u16, ShutdownHandle>> {
-    static SERVERS: std::sync::OnceLock<Mutex<HashMap<u16, ShutdownHandle>>> =
-        std::sync::OnceLock::new();
-    SERVERS.get_or_init(|| Mutex::new(HashMap::new()))
+/// Who is called back with the bound port.
+struct Ready(Option<(ReadyFn, *mut c_void)>);
+
+/// The servers started through this API, by bound port. `None` reserves a
+/// port while its server binds.
+type Registry = HashMap<u16, Option<ShutdownHandle>>;
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static SERVERS: std::sync::OnceLock<Mutex<Registry>> = std::sync::OnceLock::new();
+    SERVERS
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
 }
 
 fn error_code(e: &ServerError) -> c_int {
@@ -99,7 +118,13 @@ fn error_code(e: &ServerError) -> c_int {
     }
 }
 
-fn listen(addr: Option<IpAddr>, port: c_int, threads: c_uint, handler: CHandler) -> c_int {
+fn listen(
+    addr: Option<IpAddr>,
+    port: c_int,
+    threads: c_uint,
+    handler: CHandler,
+    ready: Ready,
+) -> c_int {
     let Ok(port) = u16::try_from(port) else {
         return HD_ERR_INVALID;
     };
@@ -113,26 +138,32 @@ fn listen(addr: Option<IpAddr>, port: c_int, threads: c_uint, handler: CHandler)
     if threads > 0 {
         config.threads = threads as usize;
     }
+    // Checked before anything binds: a second server on a port this API
+    // already serves must not open listeners there, even for a moment.
+    if port != 0 {
+        let mut reg = registry();
+        if reg.contains_key(&port) {
+            return HD_ERR_ALREADY_RUNNING;
+        }
+        reg.insert(port, None);
+    }
     let server = match Server::bind_arc(config, Arc::new(handler)) {
         Ok(s) => s,
         Err(e) => {
+            if port != 0 {
+                registry().remove(&port);
+            }
             eprintln!("http-demo: {e}");
             return error_code(&e);
         }
     };
-    let key = port;
-    {
-        let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-        if reg.contains_key(&key) {
-            return HD_ERR_ALREADY_RUNNING;
-        }
-        reg.insert(key, server.shutdown_handle());
+    let bound = server.local_addr().port();
+    registry().insert(bound, Some(server.shutdown_handle()));
+    if let Ready(Some((f, data))) = ready {
+        f(c_int::from(bound), data);
     }
     let result = server.run();
-    registry()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&key);
+    registry().remove(&bound);
     match result {
         Ok(()) => HD_OK,
         Err(e) => {
@@ -151,7 +182,7 @@ pub extern "C" fn server_listen(port: c_int, handler: Option<PlainHandler>) -> c
         return HD_ERR_INVALID;
     };
     catch_unwind(AssertUnwindSafe(|| {
-        listen(None, port, 0, CHandler(CFn::Plain(handler)))
+        listen(None, port, 0, CHandler(CFn::Plain(handler)), Ready(None))
     }))
     .unwrap_or(HD_ERR_INTERNAL)
 }
@@ -173,6 +204,37 @@ pub unsafe extern "C" fn server_listen_ex(
     handler: Option<DataHandler>,
     user_data: *mut c_void,
 ) -> c_int {
+    // SAFETY: the same contract, and no ready callback.
+    unsafe {
+        server_listen_ready(
+            addr,
+            port,
+            threads,
+            handler,
+            user_data,
+            None,
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+/// As [`server_listen_ex`], and once the server listens (before it serves
+/// a request), calls `ready(bound_port, ready_data)` on the calling thread:
+/// the way to learn the port when `port` is 0.
+///
+/// # Safety
+///
+/// As [`server_listen_ex`]; `ready` is called once with `ready_data`.
+#[no_mangle]
+pub unsafe extern "C" fn server_listen_ready(
+    addr: *const c_char,
+    port: c_int,
+    threads: c_uint,
+    handler: Option<DataHandler>,
+    user_data: *mut c_void,
+    ready: Option<ReadyFn>,
+    ready_data: *mut c_void,
+) -> c_int {
     let Some(handler) = handler else {
         return HD_ERR_INVALID;
     };
@@ -187,7 +249,9 @@ pub unsafe extern "C" fn server_listen_ex(
         }
     };
     catch_unwind(AssertUnwindSafe(|| {
-        listen(addr, port, threads, CHandler(CFn::Data(handler, user_data)))
+        let handler = CHandler(CFn::Data(handler, user_data));
+        let ready = Ready(ready.map(|f| (f, ready_data)));
+        listen(addr, port, threads, handler, ready)
     }))
     .unwrap_or(HD_ERR_INTERNAL)
 }
@@ -201,13 +265,13 @@ pub extern "C" fn server_stop(port: c_int) -> c_int {
         let Ok(port) = u16::try_from(port) else {
             return HD_ERR_INVALID;
         };
-        let reg = registry().lock().unwrap_or_else(|p| p.into_inner());
+        let reg = registry();
         match reg.get(&port) {
-            Some(h) => {
+            Some(Some(h)) => {
                 h.shutdown();
                 HD_OK
             }
-            None => HD_ERR_NOT_RUNNING,
+            _ => HD_ERR_NOT_RUNNING,
         }
     })
     .unwrap_or(HD_ERR_INTERNAL)

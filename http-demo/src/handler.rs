@@ -11,6 +11,15 @@ use std::fmt;
 pub trait Handler: Send + Sync {
     /// Computes the value for `n`.
     fn call(&self, n: i64) -> Result<i64, HandlerError>;
+
+    /// Whether a call may block (sleep, wait on I/O or a lock, run long).
+    /// Such calls run on the server's handler threads, off the I/O loop, so
+    /// a slow one never delays other connections; `false` (the default)
+    /// calls inline on the I/O thread, which suits handlers that take
+    /// microseconds, like [`fibonacci`].
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// Why a handler produced no value.

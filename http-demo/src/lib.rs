@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+mod calls;
 pub mod config;
 pub mod conn;
 pub mod ffi;

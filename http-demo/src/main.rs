@@ -43,8 +43,14 @@ fn main() -> ExitCode {
     let handle = server.shutdown_handle();
     std::thread::spawn(move || {
         if let Some(sig) = signals.wait() {
-            eprintln!("http-demo: {sig}, shutting down");
+            eprintln!("http-demo: {sig}, shutting down (again to exit at once)");
             handle.shutdown();
+        }
+        // A second signal: the operator does not want to wait for the
+        // graceful shutdown's deadline.
+        if let Some(sig) = signals.wait() {
+            eprintln!("http-demo: {sig} again, exiting now");
+            std::process::exit(1);
         }
     });
     match server.run() {

@@ -51,8 +51,11 @@ pub struct Head {
     pub body: BodyKind,
     /// The route.
     pub route: Route,
-    /// `Expect: 100-continue` was sent.
+    /// `Expect: 100-continue` was sent (HTTP/1.1 only: RFC 9110 §10.1.1
+    /// says an HTTP/1.0 request's 100-continue is ignored).
     pub expect_continue: bool,
+    /// The method is `HEAD`: the response is sent without its body.
+    pub head_only: bool,
 }
 
 /// A request that cannot be served; the connection answers `status` and,
@@ -184,7 +187,9 @@ pub fn parse_head(buf: &[u8], max_header_bytes: usize) -> Result<Parsed, ParseEr
             has_host = true;
         } else if name.eq_ignore_ascii_case("expect") {
             if trim(h.value).eq_ignore_ascii_case(b"100-continue") {
-                expect_continue = true;
+                // An HTTP/1.0 client does not wait for a 100 (RFC 9110
+                // §10.1.1: the server MUST ignore the expectation).
+                expect_continue = minor_version == 1;
             } else {
                 return Err(ParseError::new(
                     Status::ExpectationFailed,
@@ -228,6 +233,7 @@ pub fn parse_head(buf: &[u8], max_header_bytes: usize) -> Result<Parsed, ParseEr
         body,
         route: route(method, path),
         expect_continue,
+        head_only: method == "HEAD",
     }))
 }
 
@@ -256,8 +262,11 @@ fn trim(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
-/// Maps method and target to a [`Route`].
+/// Maps method and target to a [`Route`]. The target may be in origin form
+/// (`/15`) or absolute form (`http://host/15`, RFC 9112 §3.2.2, which a
+/// server must accept).
 pub fn route(method: &str, target: &str) -> Route {
+    let target = origin_form(target);
     let path = target.split_once('?').map_or(target, |(p, _)| p);
     let Some(num) = path.strip_prefix('/') else {
         return Route::NotFound;
@@ -272,6 +281,23 @@ pub fn route(method: &str, target: &str) -> Route {
     match num.parse::<i64>() {
         Ok(n) => Route::Compute(n),
         Err(_) => Route::OutOfRange,
+    }
+}
+
+/// The path and query of an absolute-form target (`http://host:8000/15?x`
+/// → `/15?x`; `http://host` → `/`); any other target as it is.
+fn origin_form(target: &str) -> &str {
+    let Some(scheme_end) = target.find("://") else {
+        return target;
+    };
+    let scheme = &target[..scheme_end];
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return target;
+    }
+    let rest = &target[scheme_end + 3..];
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
+        _ => "/",
     }
 }
 
@@ -361,7 +387,10 @@ impl ChunkedDecoder {
                 ChunkState::Size { value, digits } => {
                     self.line_bytes += 1;
                     if let Some(d) = (b as char).to_digit(16) {
-                        if digits >= 15 {
+                        // Leading zeros are not significant (`0003` is 3;
+                        // the line length limit bounds how many may come):
+                        // the limit is on the value, 15 hex digits at most.
+                        if value >= 1 << 56 {
                             return Err(ParseError::new(
                                 Status::ContentTooLarge,
                                 "chunk too large",
@@ -369,7 +398,7 @@ impl ChunkedDecoder {
                         }
                         self.state = ChunkState::Size {
                             value: value * 16 + u64::from(d),
-                            digits: digits + 1,
+                            digits: digits.saturating_add(1),
                         };
                     } else if digits == 0 {
                         return Err(BAD);

@@ -26,6 +26,8 @@ pub enum Status {
     InternalError,
     /// 501: a transfer coding other than chunked.
     NotImplemented,
+    /// 503: the server is at its connection limit.
+    ServiceUnavailable,
     /// 505: an HTTP version other than 1.0/1.1.
     VersionNotSupported,
 }
@@ -45,6 +47,7 @@ impl Status {
             Status::HeadersTooLarge => 431,
             Status::InternalError => 500,
             Status::NotImplemented => 501,
+            Status::ServiceUnavailable => 503,
             Status::VersionNotSupported => 505,
         }
     }
@@ -63,12 +66,13 @@ impl Status {
             Status::HeadersTooLarge => "431 Request Header Fields Too Large",
             Status::InternalError => "500 Internal Server Error",
             Status::NotImplemented => "501 Not Implemented",
+            Status::ServiceUnavailable => "503 Service Unavailable",
             Status::VersionNotSupported => "505 HTTP Version Not Supported",
         }
     }
 
     /// Every status, for tests and fuzz checks.
-    pub const ALL: [Status; 12] = [
+    pub const ALL: [Status; 13] = [
         Status::Ok,
         Status::BadRequest,
         Status::NotFound,
@@ -80,6 +84,7 @@ impl Status {
         Status::HeadersTooLarge,
         Status::InternalError,
         Status::NotImplemented,
+        Status::ServiceUnavailable,
         Status::VersionNotSupported,
     ];
 }

@@ -6,11 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 
 use ring_core::owned::SharedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ring_core::{Errno, IoUring, SubmitError};
 
+use crate::calls::Calls;
 use crate::config::Config;
 use crate::handler::Handler;
 use crate::worker::Worker;
@@ -73,9 +74,14 @@ impl From<ServerError> for std::io::Error {
 
 pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
-    /// One eventfd per worker, written to wake it for shutdown; shared, since
-    /// the worker's ring reads it.
+    /// One eventfd per worker, written to wake it for shutdown and when a
+    /// handler call it submitted has finished; shared, since the worker's
+    /// ring reads it.
     pub(crate) wakers: Vec<SharedFd>,
+    /// Open connections, all workers together (for `max_connections`).
+    pub(crate) connections: AtomicUsize,
+    /// The handler pool, when the handler may block.
+    pub(crate) calls: Option<Calls>,
 }
 
 /// Stops a running server gracefully from any thread: stop accepting,
@@ -130,6 +136,12 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds one SO_REUSEPORT listener per thread (so a port in use is
     /// reported here) and checks that io_uring works.
+    ///
+    /// Unless [`Config::reuse_port`] asks to share the port, a port another
+    /// socket listens on is refused with `EADDRINUSE` (checked by binding a
+    /// socket without SO_REUSEPORT first, which stays bound until the
+    /// listeners are), so a second server cannot silently split the
+    /// traffic of a first.
     pub fn bind<H: Handler + 'static>(config: Config, handler: H) -> Result<Server, ServerError> {
         Self::bind_arc(config, Arc::new(handler))
     }
@@ -141,6 +153,17 @@ impl Server {
         drop(IoUring::new(2)?);
         let mut listeners = Vec::with_capacity(config.threads);
         let mut addr = SocketAddr::new(config.addr, config.port);
+        // Held until the listeners are bound: a bound, non-listening socket
+        // without SO_REUSEPORT fails to bind where anything listens, and
+        // does not stop our own SO_REUSEADDR listeners from binding.
+        let _probe = if config.reuse_port {
+            None
+        } else {
+            let probe =
+                exclusive_probe(addr).map_err(|errno| ServerError::Listen { addr, errno })?;
+            addr = local_addr(&probe).map_err(|errno| ServerError::Listen { addr, errno })?;
+            Some(probe)
+        };
         for _ in 0..config.threads {
             let l = listen(addr, config.backlog)
                 .map_err(|errno| ServerError::Listen { addr, errno })?;
@@ -161,6 +184,9 @@ impl Server {
                 what: "eventfd",
                 errno,
             })?;
+        let calls = handler
+            .may_block()
+            .then(|| Calls::new(config.threads, config.handler_threads));
         Ok(Server {
             config,
             handler,
@@ -169,6 +195,8 @@ impl Server {
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
                 wakers,
+                connections: AtomicUsize::new(0),
+                calls,
             }),
         })
     }
@@ -195,49 +223,85 @@ impl Server {
             shared,
             ..
         } = self;
-        let mut threads = Vec::new();
-        for (i, listener) in listeners.into_iter().enumerate() {
-            let config = config.clone();
-            let handler = handler.clone();
-            let worker_shared = shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("http-demo-{i}"))
-                .spawn(move || {
-                    let shared = worker_shared;
-                    let result = Worker::new(&config, listener, i, &shared, &*handler)
-                        .and_then(|mut w| w.run());
-                    if result.is_err() {
-                        // Take the others down with us rather than serve half.
-                        ShutdownHandle { shared }.shutdown();
-                    }
-                    result
-                });
-            match spawned {
-                Ok(t) => threads.push(t),
-                Err(e) => {
-                    ShutdownHandle {
-                        shared: shared.clone(),
-                    }
-                    .shutdown();
-                    for t in threads {
-                        let _ = t.join();
-                    }
-                    return Err(ServerError::Os {
-                        what: "spawning a worker thread",
-                        errno: Errno::from_io_error(&e).unwrap_or(Errno::AGAIN),
-                    });
-                }
-            }
+        let pool = crate::calls::spawn(&shared, &handler).map_err(|e| ServerError::Os {
+            what: "spawning a handler thread",
+            errno: Errno::from_io_error(&e).unwrap_or(Errno::AGAIN),
+        })?;
+        let result = run_workers(&config, &handler, listeners, &shared);
+        // Handler calls in progress finish (their results are dropped if
+        // their connection is gone), then the pool stops.
+        if let Some(calls) = &shared.calls {
+            calls.close();
         }
-        let mut first_err = None;
-        for t in threads {
-            let r = t.join().unwrap_or(Err(ServerError::WorkerPanicked));
-            if let Err(e) = r {
-                first_err.get_or_insert(e);
-            }
+        for t in pool {
+            let _ = t.join();
         }
-        first_err.map_or(Ok(()), Err)
+        result
     }
+}
+
+fn run_workers(
+    config: &Config,
+    handler: &Arc<dyn Handler>,
+    listeners: Vec<OwnedFd>,
+    shared: &Arc<Shared>,
+) -> Result<(), ServerError> {
+    let mut threads = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let config = config.clone();
+        let handler = handler.clone();
+        let worker_shared = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("http-demo-{i}"))
+            .spawn(move || {
+                let shared = worker_shared;
+                let result =
+                    Worker::new(&config, listener, i, &shared, &*handler).and_then(|mut w| w.run());
+                if result.is_err() {
+                    // Take the others down with us rather than serve half.
+                    ShutdownHandle { shared }.shutdown();
+                }
+                result
+            });
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                ShutdownHandle {
+                    shared: shared.clone(),
+                }
+                .shutdown();
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(ServerError::Os {
+                    what: "spawning a worker thread",
+                    errno: Errno::from_io_error(&e).unwrap_or(Errno::AGAIN),
+                });
+            }
+        }
+    }
+    let mut first_err = None;
+    for t in threads {
+        let r = t.join().unwrap_or(Err(ServerError::WorkerPanicked));
+        if let Err(e) = r {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// A TCP socket bound to `addr` (SO_REUSEADDR, not SO_REUSEPORT), not
+/// listening: binding fails with `EADDRINUSE` if anything listens there.
+fn exclusive_probe(addr: SocketAddr) -> Result<OwnedFd, Errno> {
+    use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
+    let family = match addr.ip() {
+        IpAddr::V4(_) => AddressFamily::INET,
+        IpAddr::V6(_) => AddressFamily::INET6,
+    };
+    let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    rustix::net::bind(&fd, &addr)?;
+    Ok(fd)
 }
 
 fn listen(addr: SocketAddr, backlog: u32) -> Result<OwnedFd, Errno> {

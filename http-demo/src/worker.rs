@@ -31,6 +31,7 @@ use ring_core::buf_ring::BufRing;
 use ring_core::owned::{self, Completion, PushError, Ring, SharedFd, Token};
 use ring_core::{Errno, IoUring, SubmitError};
 
+use crate::calls::{Done, Job};
 use crate::config::Config;
 use crate::conn::{CloseMode, Conn, Limits};
 use crate::handler::Handler;
@@ -119,7 +120,15 @@ struct Slot {
     sending: Vec<u8>,
     recv: Armed,
     recv_cancel_sent: bool,
-    send_inflight: bool,
+    /// The send in flight, if any (one at a time).
+    send: Armed,
+    /// When the send in flight was pushed: a send that has not completed
+    /// after `send_timeout_ms` means the client reads nothing.
+    send_since: u64,
+    /// Counted in `Shared::connections` (refused connections are not).
+    counted: bool,
+    /// Waiting for room in the handler pool.
+    call_queued: bool,
     /// A shutdown(SHUT_WR) is in flight. The kernel always runs shutdown on
     /// an io-wq worker and resolves the fd number only then, so the fd must
     /// not be closed (and its number reused by a new connection) before it
@@ -136,7 +145,7 @@ struct Slot {
 impl Slot {
     fn idle_in_flight(&self) -> bool {
         self.recv.is_idle()
-            && !self.send_inflight
+            && self.send.is_idle()
             && !self.shutdown_inflight
             && !self.close_inflight
     }
@@ -149,6 +158,7 @@ pub(crate) struct Worker<'a> {
     bufs: Rc<BufRing>,
     listener: Option<SharedFd>,
     wake_fd: &'a SharedFd,
+    index: usize,
     shared: &'a Shared,
     handler: &'a dyn Handler,
     limits: Limits,
@@ -174,6 +184,14 @@ pub(crate) struct Worker<'a> {
     shutdown_deadline: u64,
     forced: bool,
     clock: Instant,
+    /// Handler calls submitted to the pool and not yet back.
+    calls_out: usize,
+    /// Connections waiting for room in the pool, by (index, generation).
+    calls_waiting: VecDeque<(u32, u32)>,
+    /// Finished calls taken from the pool, handled this turn.
+    calls_done: Vec<Done>,
+    /// Refused connections (503) still closing.
+    refusing: usize,
 }
 
 impl<'a> Worker<'a> {
@@ -206,6 +224,7 @@ impl<'a> Worker<'a> {
             bufs,
             listener: Some(SharedFd::new(listener)),
             wake_fd: &shared.wakers[index],
+            index,
             shared,
             handler,
             limits: config.limits,
@@ -227,6 +246,10 @@ impl<'a> Worker<'a> {
             shutdown_deadline: 0,
             forced: false,
             clock: Instant::now(),
+            calls_out: 0,
+            calls_waiting: VecDeque::new(),
+            calls_done: Vec::new(),
+            refusing: 0,
         })
     }
 
@@ -292,6 +315,7 @@ impl<'a> Worker<'a> {
             Kind::Tick => Some(&mut self.tick),
             Kind::Wake => Some(&mut self.wake),
             Kind::Recv => self.live_slot(owner).map(|s| &mut s.recv),
+            Kind::Send => self.live_slot(owner).map(|s| &mut s.send),
             _ => None,
         }
     }
@@ -315,7 +339,6 @@ impl<'a> Worker<'a> {
 
     pub(crate) fn run(&mut self) -> Result<(), ServerError> {
         self.arm_accept();
-        self.arm_tick();
         self.arm_wake(vec![0u8; 8]);
         loop {
             self.drain_backlog();
@@ -396,8 +419,15 @@ impl<'a> Worker<'a> {
         self.accept = self.push(op, Owner::worker(Kind::Accept));
     }
 
+    /// Arms the next tick if something needs timing and none is armed.
+    /// With nothing to time (no connection, no accept back-off) no tick
+    /// runs, so an idle worker makes no wake-ups: with SQPOLL the kernel
+    /// thread's idle clock runs out and it sleeps.
     fn arm_tick(&mut self) {
-        let op = owned::Timeout::new(self.tick_every).multishot(0);
+        if !self.tick.is_idle() || (self.live == 0 && self.accept_resume_at.is_none()) {
+            return;
+        }
+        let op = owned::Timeout::new(self.tick_every);
         self.tick = self.push(op, Owner::worker(Kind::Tick));
     }
 
@@ -412,17 +442,19 @@ impl<'a> Worker<'a> {
             Kind::Tick => {
                 if c.is_final() {
                     self.tick = Armed::Idle;
-                    if !self.shutting_down || self.live > 0 || !self.accept.is_idle() {
-                        self.arm_tick();
-                    }
                 }
                 self.on_tick(now);
+                self.arm_tick();
             }
             Kind::Wake => {
                 self.wake = Armed::Idle;
+                self.on_calls_done(now);
                 if self.shared.stop.load(Ordering::SeqCst) {
                     self.begin_shutdown();
-                } else if c.result().is_ok() {
+                }
+                // Re-armed until the worker exits: finished handler calls
+                // arrive through it during a shutdown too.
+                if c.result().is_ok() {
                     if let Some(Op::Wake(read)) = c.take_op() {
                         self.arm_wake(read.into_buf());
                     }
@@ -490,6 +522,7 @@ impl<'a> Worker<'a> {
                 }
                 if self.accept.is_idle() {
                     self.accept_resume_at = Some(now + self.config.accept_backoff_ms);
+                    self.arm_tick();
                 }
             }
         }
@@ -499,10 +532,22 @@ impl<'a> Worker<'a> {
     }
 
     fn open_slot(&mut self, fd: OwnedFd, now: u64) {
+        // At the limit, a connection gets a 503 and a lingering close; past
+        // twice the limit (a flood), it is closed at once.
+        let open = self.shared.connections.fetch_add(1, Ordering::Relaxed);
+        let counted = open < self.config.max_connections;
+        if !counted {
+            self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+            if self.refusing >= self.config.max_connections {
+                return; // dropping `fd` closes it
+            }
+            self.refusing += 1;
+        }
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
                 if self.slots.len() >= 0xff_ffff {
+                    self.release(counted);
                     return; // dropping `fd` closes it
                 }
                 self.slots.push(Slot {
@@ -513,7 +558,10 @@ impl<'a> Worker<'a> {
                     sending: Vec::new(),
                     recv: Armed::Idle,
                     recv_cancel_sent: false,
-                    send_inflight: false,
+                    send: Armed::Idle,
+                    send_since: 0,
+                    counted: false,
+                    call_queued: false,
                     shutdown_inflight: false,
                     close_inflight: false,
                     closed: false,
@@ -526,17 +574,72 @@ impl<'a> Worker<'a> {
         let s = &mut self.slots[idx as usize];
         s.in_use = true;
         s.fd = Some(SharedFd::new(fd));
-        s.conn = Conn::new(now);
+        s.conn = if counted {
+            Conn::new(now)
+        } else {
+            Conn::refused(now)
+        };
         s.sending.clear();
         s.recv = Armed::Idle;
         s.recv_cancel_sent = false;
-        s.send_inflight = false;
+        s.send = Armed::Idle;
+        s.counted = counted;
+        s.call_queued = false;
         s.shutdown_inflight = false;
         s.close_inflight = false;
         s.closed = false;
         s.broken = false;
         self.live += 1;
         self.mark(idx);
+        self.arm_tick();
+    }
+
+    /// A connection slot is gone: un-count it.
+    fn release(&mut self, counted: bool) {
+        if counted {
+            self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+        } else {
+            self.refusing -= 1;
+        }
+    }
+
+    /// Takes the pool's finished calls: answers them, and lets connections
+    /// waiting for room in the pool go on.
+    fn on_calls_done(&mut self, now: u64) {
+        let Some(calls) = &self.shared.calls else {
+            return;
+        };
+        let (limits, handler) = (self.limits, self.handler);
+        let mut done = std::mem::take(&mut self.calls_done);
+        calls.take_results(self.index, &mut done);
+        for d in done.drain(..) {
+            self.calls_out -= 1;
+            let owner = Owner {
+                kind: Kind::Send,
+                idx: d.idx,
+                gen: d.gen,
+            };
+            if let Some(slot) = self.live_slot(owner) {
+                slot.conn.complete_call(d.result, now, &limits, handler);
+                self.mark(d.idx);
+            }
+        }
+        self.calls_done = done;
+        let room = calls.per_worker().saturating_sub(self.calls_out);
+        for _ in 0..room {
+            let Some((idx, gen)) = self.calls_waiting.pop_front() else {
+                break;
+            };
+            let owner = Owner {
+                kind: Kind::Send,
+                idx,
+                gen,
+            };
+            if let Some(slot) = self.live_slot(owner) {
+                slot.call_queued = false;
+                self.mark(idx);
+            }
+        }
     }
 
     fn mark(&mut self, idx: u32) {
@@ -579,7 +682,7 @@ impl<'a> Worker<'a> {
 
     fn on_send(&mut self, idx: u32, mut c: Completion<Op>) {
         let slot = &mut self.slots[idx as usize];
-        slot.send_inflight = false;
+        slot.send = Armed::Idle;
         let Some(Op::Send(send)) = c.take_op() else {
             return;
         };
@@ -612,16 +715,35 @@ impl<'a> Worker<'a> {
         if self.shutting_down && !self.forced && now >= self.shutdown_deadline {
             self.force_close_all();
         }
+        let send_timeout = self.limits.send_timeout_ms;
         for idx in 0..self.slots.len() as u32 {
             let s = &mut self.slots[idx as usize];
             if !s.in_use || s.closed {
                 continue;
             }
+            if let Armed::InFlight(_) = s.send {
+                if now.saturating_sub(s.send_since) >= send_timeout {
+                    // The client has not read for send_timeout_ms: cancel
+                    // the send and close the connection.
+                    let (send, gen) = (s.send, s.gen);
+                    s.broken = true;
+                    self.cancel(
+                        send,
+                        Owner {
+                            kind: Kind::Send,
+                            idx,
+                            gen,
+                        },
+                    );
+                    self.mark(idx);
+                    continue;
+                }
+            }
             let before = s.conn.close_mode();
             s.conn.on_tick(now, &self.limits);
             if s.conn.close_mode() != before || s.conn.has_output() {
                 self.mark(idx);
-            } else if s.conn.is_idle() && !s.send_inflight {
+            } else if s.conn.is_idle() && s.send.is_idle() {
                 s.conn.compact();
                 if s.sending.is_empty() {
                     s.sending = Vec::new();
@@ -646,14 +768,27 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// The shutdown deadline has passed (or the worker must stop): every
+    /// connection is closed, and the sends still in flight are cancelled so
+    /// that a client that never reads cannot hold the worker.
     fn force_close_all(&mut self) {
         self.forced = true;
         for idx in 0..self.slots.len() as u32 {
             let s = &mut self.slots[idx as usize];
-            if s.in_use && !s.closed {
+            if !s.in_use {
+                continue;
+            }
+            let (send, gen) = (s.send, s.gen);
+            if !s.closed {
                 s.broken = true;
                 self.mark(idx);
             }
+            let owner = Owner {
+                kind: Kind::Send,
+                idx,
+                gen,
+            };
+            self.cancel(send, owner);
         }
     }
 
@@ -690,22 +825,36 @@ impl<'a> Worker<'a> {
         let mut shutdown = None;
         let mut recv = None;
         let mut close = None;
+        let mut call = None;
         if !s.closed {
             if s.broken {
-                s.conn.on_eof();
+                s.conn.abort();
             }
             // Send what is ready, one send in flight at a time.
-            if !s.broken && !s.send_inflight {
+            if !s.broken && s.send.is_idle() {
                 if s.sending.is_empty() && s.conn.has_output() {
                     s.conn.take_output(&mut s.sending);
                     s.conn.resume(now, &limits, handler);
                 }
                 if let (false, Some(fd)) = (s.sending.is_empty(), &s.fd) {
                     send = Some(owned::Send::new(fd, std::mem::take(&mut s.sending)));
-                    s.send_inflight = true;
+                    s.send_since = now;
                 }
             }
-            let flushed = !s.send_inflight && s.sending.is_empty() && !s.conn.has_output();
+            // A handler call that may block goes to the pool, or waits for
+            // room there.
+            if !s.broken && !s.call_queued && s.conn.is_calling() {
+                if let Some(calls) = &self.shared.calls {
+                    if self.calls_out < calls.per_worker() {
+                        call = s.conn.take_call();
+                    } else if s.conn.call_pending() {
+                        s.call_queued = true;
+                        self.calls_waiting.push_back((idx, gen));
+                    }
+                }
+            }
+            let flushed =
+                send.is_none() && s.send.is_idle() && s.sending.is_empty() && !s.conn.has_output();
             let close_now = !s.shutdown_inflight
                 && (s.broken || (flushed && s.conn.close_mode() == Some(CloseMode::Clean)));
             if close_now {
@@ -736,7 +885,17 @@ impl<'a> Worker<'a> {
         }
         let recv_state = s.recv;
         if let Some(op) = send {
-            self.push(op, owner(Kind::Send));
+            let armed = self.push(op, owner(Kind::Send));
+            self.slots[idx as usize].send = armed;
+        }
+        if let (Some(n), Some(calls)) = (call, &self.shared.calls) {
+            self.calls_out += 1;
+            calls.submit(Job {
+                worker: self.index,
+                idx,
+                gen,
+                n,
+            });
         }
         if stop_recv {
             self.cancel(recv_state, owner(Kind::Recv));
@@ -757,8 +916,10 @@ impl<'a> Worker<'a> {
             s.gen = s.gen.wrapping_add(1);
             s.conn = Conn::new(now);
             s.sending = Vec::new();
+            let counted = s.counted;
             self.free.push(idx);
             self.live -= 1;
+            self.release(counted);
         }
     }
 }
@@ -766,5 +927,10 @@ impl<'a> Worker<'a> {
 /// How often the worker checks timeouts: a quarter of the shortest timeout,
 /// between 5 ms and 250 ms.
 fn tick_interval(l: &Limits) -> u64 {
-    (l.header_timeout_ms.min(l.idle_timeout_ms).min(l.linger_ms) / 4).clamp(5, 250)
+    let shortest = l
+        .header_timeout_ms
+        .min(l.idle_timeout_ms)
+        .min(l.linger_ms)
+        .min(l.send_timeout_ms);
+    (shortest / 4).clamp(5, 250)
 }

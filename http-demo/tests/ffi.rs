@@ -87,7 +87,7 @@ fn post(port: u16, n: &str) -> (u16, String) {
     (status, body)
 }
 
-fn terminate(mut child: common::KillOnDrop) -> std::process::ExitStatus {
+fn terminate(child: &mut common::KillOnDrop) -> std::process::ExitStatus {
     let rc = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -144,7 +144,7 @@ fn python_example_serves_its_fibonacci() {
         .collect();
     assert!(clients.into_iter().all(|c| c.join().unwrap()));
     // The stop function (called by the example on SIGTERM) ends it cleanly.
-    let status = terminate(child);
+    let status = terminate(&mut child);
     assert!(status.success(), "{status:?}");
 }
 
@@ -164,7 +164,70 @@ fn python_exception_is_500_and_server_keeps_serving() {
     assert_eq!(status, 500);
     assert!(body.contains("RuntimeError: unlucky"), "{body}");
     assert_eq!(post(port, "5"), (200, "15".into()));
-    assert!(terminate(child).success());
+    assert!(terminate(&mut child).success());
+}
+
+/// A Python handler that waits (with the GIL released, as `time.sleep`
+/// and `Event.wait` do) does not hold up other requests, even on a single
+/// I/O thread: it runs on the handler pool.
+#[test]
+fn python_handler_that_waits_does_not_hold_up_others() {
+    let port = free_port();
+    let code = format!(
+        "import sys, threading; sys.path.insert(0, {dir:?}); import ring_server\n\
+         ev = threading.Event()\n\
+         def h(n):\n    if n == 1: ev.wait(20)\n    if n == 3: ev.set()\n    return n * 3\n\
+         ring_server.run({port}, h, threads=1, addr='127.0.0.1')\n",
+        dir = root().join("examples/python").to_str().unwrap(),
+    );
+    let mut child = python(&["-c", &code]);
+    wait_listening(port, &mut child);
+    let mut blocked = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    blocked
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        blocked,
+        "POST /1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Answered while n=1 waits (post's read times out after 5 s otherwise).
+    assert_eq!(post(port, "2"), (200, "6".into()));
+    assert_eq!(post(port, "3"), (200, "9".into()));
+    let mut text = String::new();
+    blocked.read_to_string(&mut text).unwrap();
+    assert!(text.ends_with("\r\n\r\n3"), "{text}");
+    assert!(terminate(&mut child).success());
+}
+
+/// Return values that are not a C long, and `SystemExit`, are a 500 with
+/// one log line (at most one a second), never a silent wrong answer.
+#[test]
+fn python_bad_return_values_are_500() {
+    let port = free_port();
+    let code = format!(
+        "import sys; sys.path.insert(0, {dir:?}); import ring_server\n\
+         def h(n):\n    if n == 1: return 2.9\n    if n == 2: return 2**64 + 5\n    \
+         if n == 3: raise SystemExit(3)\n    if n == 4: return True\n    return n\n\
+         ring_server.run({port}, h, threads=1, addr='127.0.0.1')\n",
+        dir = root().join("examples/python").to_str().unwrap(),
+    );
+    let mut child = python(&["-c", &code]);
+    wait_listening(port, &mut child);
+    for n in ["1", "2", "3", "4"] {
+        for _ in 0..20 {
+            let (status, body) = post(port, n);
+            assert_eq!(status, 500, "n={n}: {body}");
+        }
+    }
+    assert_eq!(post(port, "7"), (200, "7".into()));
+    assert!(terminate(&mut child).success());
+    let err = child.stderr_text();
+    assert!(!err.contains("Traceback"), "{err}");
+    let lines = err.lines().filter(|l| l.contains("handler failed")).count();
+    // 80 failures within a few seconds: one line a second at most.
+    assert!((1..=10).contains(&lines), "{lines} lines: {err}");
+    assert!(err.contains("float"), "{err}");
 }
 
 /// The README's C build and run commands, exactly as written there: the
@@ -253,7 +316,7 @@ fn c_example_builds_and_answers_as_the_readme_says() {
     wait_listening(port, &mut child);
     assert_eq!(post(port, "15"), (200, "610".into()));
     assert_eq!(post(port, "-1").0, 422);
-    assert!(terminate(child).success());
+    assert!(terminate(&mut child).success());
 }
 
 /// Every `server_*` function the library exports is declared in the header,

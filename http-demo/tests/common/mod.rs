@@ -268,3 +268,89 @@ pub fn eventually(within: Duration, what: &str, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A connected client socket with a small receive buffer, so the server's
+/// sends to it stall soon.
+pub fn small_rcvbuf_client(addr: SocketAddr) -> TcpStream {
+    use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    sockopt::set_socket_recv_buffer_size(&fd, 4096).unwrap();
+    rustix::net::connect(&fd, &addr).unwrap();
+    TcpStream::from(fd)
+}
+
+/// How a read of the next response ended.
+#[derive(Debug)]
+pub enum Next {
+    /// A whole response.
+    Response(Response),
+    /// A clean end of stream (FIN) before any byte of a response.
+    Eof,
+    /// An error: `ConnectionReset` means the client saw a RST.
+    Error(std::io::ErrorKind),
+}
+
+/// Reads the next response, telling a clean EOF from a reset.
+pub fn next_response(r: &mut BufReader<TcpStream>) -> Next {
+    match r.fill_buf() {
+        Ok([]) => return Next::Eof,
+        Ok(_) => {}
+        Err(e) => return Next::Error(e.kind()),
+    }
+    match read_response(r) {
+        Some(resp) => Next::Response(resp),
+        None => Next::Error(std::io::ErrorKind::UnexpectedEof),
+    }
+}
+
+/// Starts a writer thread that pipelines `req` until a write fails, counting
+/// the bytes written; returns the counter and the thread (which ends with
+/// the error that stopped it).
+pub fn flood_writer(
+    mut s: TcpStream,
+    req: Vec<u8>,
+) -> (
+    Arc<std::sync::atomic::AtomicU64>,
+    JoinHandle<std::io::ErrorKind>,
+) {
+    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let w = written.clone();
+    let t = std::thread::spawn(move || {
+        let batch = req.repeat(256);
+        loop {
+            if let Err(e) = s.write_all(&batch) {
+                return e.kind();
+            }
+            w.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    (written, t)
+}
+
+/// Waits (bounded) until `counter` stops moving for 500 ms: the peer's
+/// buffers are full and the writer is blocked.
+pub fn until_stalled(counter: &std::sync::atomic::AtomicU64, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    let mut last = counter.load(std::sync::atomic::Ordering::Relaxed);
+    let mut still_since = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = counter.load(std::sync::atomic::Ordering::Relaxed);
+        if now != last {
+            last = now;
+            still_since = std::time::Instant::now();
+        } else if now > 0 && still_since.elapsed() >= Duration::from_millis(500) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never stalled"
+        );
+    }
+}
