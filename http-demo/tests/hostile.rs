@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -408,30 +408,61 @@ extern "C" fn c_times_ten(n: std::ffi::c_long, _: *mut std::ffi::c_void) -> std:
 /// a reset while 300 such calls are made.
 #[test]
 fn second_listen_on_a_served_port_binds_nothing() {
-    let (port, t) = c_server(0, c_times_ten);
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (port, t) = c_server(free, c_times_ten);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let client = std::thread::spawn(move || {
-        let mut bad = Vec::new();
-        let mut n = 0;
-        while !stop2.load(Ordering::Relaxed) {
-            let mut s = connect(addr);
-            let ok = s.write_all(&post("3")).is_ok();
-            let mut r = BufReader::new(s);
-            match (ok, next_response(&mut r)) {
-                (true, Next::Response(resp)) if resp.body_str() == "30" => n += 1,
-                (ok, end) => bad.push(format!("write ok {ok}, {end:?}")),
-            }
-        }
-        (n, bad)
-    });
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut bad = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut s = match TcpStream::connect(addr) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            bad.push(format!("connect: {:?}", e.kind()));
+                            continue;
+                        }
+                    };
+                    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    let ok = s.write_all(&post("3")).is_ok();
+                    let mut r = BufReader::new(s);
+                    match (ok, next_response(&mut r)) {
+                        (true, Next::Response(resp)) if resp.body_str() == "30" => n += 1,
+                        (ok, end) => bad.push(format!("write ok {ok}, {end:?}")),
+                    }
+                }
+                (n, bad)
+            })
+        })
+        .collect();
     for _ in 0..300 {
-        let rc = http_demo::ffi::server_listen(i32::from(port), Some(plain_times_ten));
+        // SAFETY: a NUL-terminated address; a handler callable from any
+        // thread.
+        let rc = unsafe {
+            http_demo::ffi::server_listen_ex(
+                c"127.0.0.1".as_ptr(),
+                i32::from(port),
+                1,
+                Some(c_times_ten),
+                std::ptr::null_mut(),
+            )
+        };
         assert_eq!(rc, http_demo::ffi::HD_ERR_ALREADY_RUNNING);
     }
     stop.store(true, Ordering::Relaxed);
-    let (n, bad) = client.join().unwrap();
+    let (mut n, mut bad) = (0, Vec::new());
+    for c in clients {
+        let (cn, cbad) = c.join().unwrap();
+        n += cn;
+        bad.extend(cbad);
+    }
     assert!(n > 0);
     assert!(
         bad.is_empty(),
@@ -441,10 +472,6 @@ fn second_listen_on_a_served_port_binds_nothing() {
     );
     assert_eq!(http_demo::ffi::server_stop(i32::from(port)), 0);
     assert_eq!(t.join().unwrap(), 0);
-}
-
-extern "C" fn plain_times_ten(n: std::ffi::c_long) -> std::ffi::c_long {
-    n * 10
 }
 
 /// Two servers on port 0 both start, each reports its own port, and each
