@@ -183,6 +183,8 @@ fn shutdown_under_load_resets_no_client() {
         ends.push(c.join().unwrap());
     }
     let total: u64 = ends.iter().map(|(n, _)| n).sum();
+    let closes = ends.iter().filter(|(_, e)| e.starts_with("close")).count();
+    eprintln!("{total} answered; {closes} of 64 ended with Connection: close, the rest with a FIN");
     assert!(total > 64, "the clients were busy: {total} answered");
     let bad: Vec<_> = ends
         .iter()
@@ -573,6 +575,7 @@ fn idle_server_uses_no_cpu_with_and_without_sqpoll() {
         std::thread::sleep(Duration::from_secs(2));
         let used = cpu_secs(child.id()) - cpu0;
         let wall = t0.elapsed().as_secs_f64();
+        eprintln!("{args:?}: {used:.2} s of CPU in {wall:.2} s idle");
         assert!(
             used < 0.05 * wall,
             "{args:?}: {used:.2} s of CPU in {wall:.2} s while idle"
