@@ -44,7 +44,7 @@ fn bad_configuration_converts_to_invalid_input() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(
         err.to_string(),
-        "invalid configuration: --threads must be at least 1"
+        "invalid configuration: --threads must be between 1 and 1024"
     );
 }
 
