@@ -97,7 +97,7 @@ unsafe impl<B: IoBuf> Operation for Writev<B> {
 }
 
 /// A path the kernel reads: a NUL-terminated copy.
-fn c_path(path: &Path) -> Result<CString, std::ffi::NulError> {
+pub(super) fn c_path(path: &Path) -> Result<CString, std::ffi::NulError> {
     CString::new(path.as_os_str().as_bytes())
 }
 

@@ -122,21 +122,33 @@ mod completion;
 mod fd;
 mod fixed;
 mod fs;
+mod msg;
 mod net;
 mod ops;
+mod path;
+mod pipe;
+mod poll;
 mod ring;
+mod socket;
+mod sync;
 mod table;
 
 pub use completion::{Completion, OwnedBuf};
 pub use fd::{Files, FixedFile, SharedFd, Target};
 pub use fixed::{FixedBuf, FixedBufs, ReadFixed, WriteFixed};
 pub use fs::{Mkdir, Open, Readv, Unlink, Writev};
+pub use msg::{Message, MsgRing, RingHandle};
 pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
 pub use ops::{
     Accept, AsyncCancel, Close, IoBuf, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
     Shutdown, Timeout, Write,
 };
+pub use path::{Rename, Statx, StatxBuf};
+pub use pipe::{Splice, Tee};
+pub use poll::{PollAdd, PollRemove, TimeoutRemove};
 pub use ring::{Completions, Pusher, Ring};
+pub use socket::{Bind, Listen, SendMsgZc, Socket};
+pub use sync::{Fallocate, Fsync, Ftruncate};
 
 /// An operation that owns every resource the kernel will touch.
 ///
@@ -158,8 +170,10 @@ pub use ring::{Completions, Pusher, Ring};
 /// false for every ring other than the one that resource is registered
 /// with.
 ///
-/// The entry must not set `CQE_SKIP_SUCCESS`, and must not post a
-/// completion to any ring (as `MSG_RING` does). If `result_is_fd` returns
+/// The entry must not set `CQE_SKIP_SUCCESS`. A completion it posts to a
+/// ring (`MSG_RING`) must go to an owned [`Ring`] whose fd `self` keeps
+/// open, carry a `user_data` with bit 63 set (never a [`Token`]) and no
+/// flags, and install no descriptor. If `result_is_fd` returns
 /// true, every non-negative result of the operation's completions must be
 /// a new file descriptor that nothing else owns (not a direct descriptor).
 pub unsafe trait Operation: Any {

@@ -30,7 +30,7 @@ struct Storage([u8; 128]);
 
 /// A socket address in the kernel's layout, boxed so its address is stable,
 /// with its length (which `accept` and `recvmsg` overwrite).
-struct SockAddr {
+pub(super) struct SockAddr {
     storage: Box<Storage>,
     len: Box<u32>,
 }
@@ -45,7 +45,7 @@ impl SockAddr {
     }
 
     /// `addr` encoded as `sockaddr_in` / `sockaddr_in6`.
-    fn from_std(addr: SocketAddr) -> Self {
+    pub(super) fn from_std(addr: SocketAddr) -> Self {
         let mut s = Self::empty();
         let b = &mut s.storage.0;
         match addr {
@@ -99,8 +99,13 @@ impl SockAddr {
         }
     }
 
-    fn ptr(&mut self) -> *mut u8 {
+    pub(super) fn ptr(&mut self) -> *mut u8 {
         self.storage.0.as_mut_ptr()
+    }
+
+    /// The length of the address (as encoded, or as the kernel wrote it).
+    pub(super) fn len(&self) -> u32 {
+        *self.len
     }
 }
 
@@ -228,8 +233,8 @@ impl<B: IoBuf> std::fmt::Debug for Vectored<B> {
 
 /// A message header and everything it points to.
 #[derive(Debug)]
-struct Message<B: IoBuf> {
-    data: Vectored<B>,
+pub(super) struct Message<B: IoBuf> {
+    pub(super) data: Vectored<B>,
     name: Option<SockAddr>,
     hdr: Box<MsgHdrCell>,
 }
@@ -244,7 +249,7 @@ impl std::fmt::Debug for MsgHdrCell {
 }
 
 impl<B: IoBuf> Message<B> {
-    fn new(bufs: Vec<B>, name: Option<SockAddr>) -> Self {
+    pub(super) fn new(bufs: Vec<B>, name: Option<SockAddr>) -> Self {
         let mut m = Message {
             data: Vectored::new(bufs),
             name,
@@ -268,7 +273,7 @@ impl<B: IoBuf> Message<B> {
         m
     }
 
-    fn hdr(&mut self) -> *mut MsgHdr {
+    pub(super) fn hdr(&mut self) -> *mut MsgHdr {
         &mut self.hdr.0
     }
 
