@@ -46,7 +46,12 @@
 //! ([`SendMsg`], [`RecvMsg`]), paths ([`Open`], [`Unlink`], [`Mkdir`]) and
 //! registered buffers ([`FixedBufs`], [`ReadFixed`], [`WriteFixed`]).
 //! Descriptors an operation creates come back owned
-//! ([`Completion::take_fd`]).
+//! ([`Completion::take_fd`]: [`Accept`], [`Open`], [`Socket`]).
+//!
+//! Messages from other rings ([`MsgRing`] to a [`RingHandle`]) arrive as
+//! completions without an operation; [`Completion::message`] reads them.
+//! Their `user_data` always has bit 63 set, so they never release an
+//! operation.
 //!
 //! `CQE_SKIP_SUCCESS` is not offered here: an operation whose completion is
 //! skipped could never be handed back.
@@ -143,7 +148,7 @@ pub use ops::{
     Accept, AsyncCancel, Close, IoBuf, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
     Shutdown, Timeout, Write,
 };
-pub use path::{Rename, Statx, StatxBuf};
+pub use path::{Rename, Statx};
 pub use pipe::{Splice, Tee};
 pub use poll::{PollAdd, PollRemove, TimeoutRemove};
 pub use ring::{Completions, Pusher, Ring};

@@ -14,6 +14,7 @@ use super::fs::c_path;
 use super::{Operation, SharedFd};
 use crate::opcode;
 use crate::squeue;
+use crate::types::Statx as StatxBuf;
 
 /// `AT_FDCWD`: paths relative to the current directory.
 const AT_FDCWD: RawFd = -100;
@@ -21,9 +22,6 @@ const AT_FDCWD: RawFd = -100;
 const AT_EMPTY_PATH: u32 = 0x1000;
 /// `STATX_BASIC_STATS`.
 const STATX_BASIC_STATS: u32 = 0x7ff;
-
-/// The kernel's `struct statx`, as rustix names its fields.
-pub use rustix::fs::Statx as StatxBuf;
 
 /// File status (`statx(2)`) of a path or of an open file, into a buffer the
 /// operation owns; [`statx`](Self::statx) reads it once the operation is
