@@ -39,7 +39,7 @@
 //! | [`setup`] | [`Builder`], [`Params`], mapping the regions |
 //! | [`submit`] | when and how to enter: [`Submitter`] |
 //! | [`opcode`] | one builder per operation |
-//! | [`register`], [`probe`], [`buf_ring`] | registrations, the opcode probe, provided-buffer rings |
+//! | [`register`], [`control`], [`probe`], [`buf_ring`] | registrations (files, buffers, ...; ring control), the opcode probe, provided-buffer rings |
 //! | [`owned`] | the safe tier: operations that own their resources |
 //!
 //! Below [`owned`], the raw tier mirrors the kernel and is `unsafe` where
@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 
 pub mod buf_ring;
+pub mod control;
 pub mod cqueue;
 mod error;
 mod index;

@@ -213,6 +213,41 @@ impl Submitter<'_> {
         }
     }
 
+    /// Replaces slots `offset..offset + fds.len()` of the file table and
+    /// gives each new file a tag (`IORING_REGISTER_FILES_UPDATE2`, 5.13):
+    /// when a tagged file later leaves the table (replaced, or the table
+    /// dropped), the kernel posts a completion whose `user_data` is its tag
+    /// (0: no completion). `-1` empties a slot (its tag must be 0). Returns
+    /// how many slots were updated.
+    pub fn register_files_update_tagged(
+        &self,
+        offset: u32,
+        fds: &[RawFd],
+        tags: &[u64],
+    ) -> Result<u32, Error> {
+        if fds.len() != tags.len() {
+            return Err(Error::InvalidArgument(
+                "register_files_update_tagged needs one tag per fd",
+            ));
+        }
+        let mut update = io_uring_rsrc_update2::default();
+        update.offset = offset;
+        update.data = io_uring_ptr::new(fds.as_ptr().cast_mut().cast());
+        update.tags = io_uring_ptr::new(tags.as_ptr().cast_mut().cast());
+        update.nr = len_u32(fds.len())?;
+        // SAFETY: one io_uring_rsrc_update2 pointing at `nr` fds and `nr`
+        // tags, all read during the call only.
+        unsafe {
+            call(
+                self.fd,
+                IoringRegisterOp::RegisterFilesUpdate2,
+                "IORING_REGISTER_FILES_UPDATE2",
+                (&update as *const io_uring_rsrc_update2).cast(),
+                core::mem::size_of::<io_uring_rsrc_update2>() as u32,
+            )
+        }
+    }
+
     /// Drops the file table (`IORING_UNREGISTER_FILES`).
     pub fn unregister_files(&self) -> Result<(), Error> {
         // SAFETY: takes no argument.

@@ -7,7 +7,7 @@
 
 use core::sync::atomic::AtomicU32;
 
-use rustix::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io_uring::{
     io_uring_params, IoringEnterFlags, IoringSetupFlags, IORING_OFF_CQ_RING, IORING_OFF_SQES,
     IORING_OFF_SQ_RING,
@@ -60,8 +60,13 @@ bitflags::bitflags! {
         const REGISTERED_FD_ONLY = 1 << 15;
         /// `IORING_SETUP_NO_SQARRAY` (6.6): no SQ index array.
         const NO_SQARRAY = 1 << 16;
-        /// `IORING_SETUP_HYBRID_IOPOLL` (6.13).
+        /// `IORING_SETUP_HYBRID_IOPOLL` (6.13): with `IOPOLL`, sleep for part
+        /// of the expected completion time before polling.
         const HYBRID_IOPOLL = 1 << 17;
+        /// `IORING_SETUP_CQE_MIXED` (6.18): 16- and 32-byte CQEs in one ring.
+        /// Named so its bit is not unknown; [`Builder::build`] refuses it,
+        /// since [`cqueue`](crate::cqueue) reads fixed-size CQEs.
+        const CQE_MIXED = 1 << 18;
         /// Bits this crate does not name are kept as they are.
         const _ = !0;
     }
@@ -273,6 +278,14 @@ impl Builder {
         self.flag(SetupFlags::DEFER_TASKRUN)
     }
 
+    /// `HYBRID_IOPOLL` (Linux 6.13): polled I/O that first sleeps for part of
+    /// the expected completion time (sets [`iopoll`](Self::iopoll) too,
+    /// which it needs).
+    pub fn hybrid_iopoll(self) -> Self {
+        self.flag(SetupFlags::IOPOLL)
+            .flag(SetupFlags::HYBRID_IOPOLL)
+    }
+
     /// `NO_SQARRAY`: no SQ index array; SQEs are consumed in order.
     pub fn no_sqarray(self) -> Self {
         self.flag(SetupFlags::NO_SQARRAY)
@@ -282,9 +295,9 @@ impl Builder {
     ///
     /// [`build`](Self::build) refuses, with [`Error::InvalidArgument`] and
     /// before any syscall, every bit this crate cannot map a ring for: the
-    /// layout-changing `NO_MMAP` and `REGISTERED_FD_ONLY`, and every bit that
-    /// [`SetupFlags`] does not name (a newer flag may change the layout, as
-    /// `CQE_MIXED` did).
+    /// layout-changing `NO_MMAP`, `REGISTERED_FD_ONLY` and `CQE_MIXED`, and
+    /// every bit that [`SetupFlags`] does not name (a newer flag may change
+    /// the layout, as `CQE_MIXED` did).
     pub fn raw_flags(mut self, flags: u32) -> Self {
         self.flags |= flags;
         self
@@ -322,7 +335,7 @@ impl Builder {
 
 /// Why this crate refuses `flags`, if it does: flags that move the rings
 /// out of kernel-allocated memory or change their layout, and bits
-/// [`SetupFlags`] does not name (bits 0 to 17 are named), which might.
+/// [`SetupFlags`] does not name (bits 0 to 18 are named), which might.
 /// Refused instead of misreading the ring.
 fn unmappable(flags: u32) -> Option<&'static str> {
     const REFUSED: [(u32, &str); 4] = [
@@ -335,7 +348,7 @@ fn unmappable(flags: u32) -> Option<&'static str> {
             "setup flag REGISTERED_FD_ONLY is not supported (it needs NO_MMAP)",
         ),
         (
-            1 << 18, // IORING_SETUP_CQE_MIXED (6.18)
+            SetupFlags::CQE_MIXED.bits(),
             "setup flag CQE_MIXED is not supported (16- and 32-byte CQEs in one ring)",
         ),
         (
@@ -343,7 +356,7 @@ fn unmappable(flags: u32) -> Option<&'static str> {
             "setup flag SQE_MIXED is not supported (64- and 128-byte SQEs in one ring)",
         ),
     ];
-    const NAMED: u32 = (1 << 18) - 1;
+    const NAMED: u32 = (1 << 19) - 1;
     REFUSED
         .iter()
         .find(|(bit, _)| flags & bit != 0)
@@ -357,6 +370,42 @@ fn unmappable(flags: u32) -> Option<&'static str> {
 
 /// Maps the regions of a freshly set-up ring and assembles the [`IoUring`].
 fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
+    let Regions {
+        sq,
+        cq,
+        sq_map,
+        cq_map,
+        sqe_map,
+    } = map_regions(fd.as_fd(), &p)?;
+    let enter_fd = fd.as_raw_fd();
+    Ok(IoUring {
+        sq,
+        cq,
+        enter_fd,
+        enter_flags: IoringEnterFlags::empty(),
+        registered_index: None,
+        params: Params(p),
+        enters: core::cell::Cell::new(0),
+        id: crate::RingId::next(),
+        sq_map,
+        cq_map,
+        sqe_map,
+        fd,
+    })
+}
+
+/// A ring's three mappings and the queue pointers into them.
+pub(crate) struct Regions {
+    pub(crate) sq: RawSq,
+    pub(crate) cq: RawCq,
+    pub(crate) sq_map: Mmap,
+    pub(crate) cq_map: Option<Mmap>,
+    pub(crate) sqe_map: Mmap,
+}
+
+/// Maps the regions the kernel describes in `p` (after setup, or after
+/// `IORING_REGISTER_RESIZE_RINGS`) and finds the queue fields in them.
+pub(crate) fn map_regions(fd: BorrowedFd<'_>, p: &io_uring_params) -> Result<Regions, Error> {
     let flags = SetupFlags::from_bits_retain(p.flags.bits());
     let features = Features::from_bits_retain(p.features.bits());
     let sqe_shift = u32::from(flags.contains(SetupFlags::SQE128));
@@ -376,33 +425,27 @@ fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
     // SAFETY: IORING_OFF_SQ_RING is the SQ ring region, at least `ring_len`
     // long by the kernel's offsets (and, with SINGLE_MMAP, the CQ ring too).
     let sq_map =
-        unsafe { Mmap::ring(fd.as_fd(), ring_len, IORING_OFF_SQ_RING) }.map_err(|errno| {
-            Error::Map {
-                region: Region::SqRing,
-                errno,
-            }
+        unsafe { Mmap::ring(fd, ring_len, IORING_OFF_SQ_RING) }.map_err(|errno| Error::Map {
+            region: Region::SqRing,
+            errno,
         })?;
     let cq_map = if single {
         None
     } else {
         // SAFETY: the CQ ring region, `cq_len` long by the kernel's offsets.
         Some(
-            unsafe { Mmap::ring(fd.as_fd(), cq_len, IORING_OFF_CQ_RING) }.map_err(|errno| {
-                Error::Map {
-                    region: Region::CqRing,
-                    errno,
-                }
+            unsafe { Mmap::ring(fd, cq_len, IORING_OFF_CQ_RING) }.map_err(|errno| Error::Map {
+                region: Region::CqRing,
+                errno,
             })?,
         )
     };
     let sqes_len = (p.sq_entries as usize) * (core::mem::size_of::<squeue::Entry>() << sqe_shift);
     // SAFETY: the SQE array region, `sq_entries` SQEs of the configured size.
     let sqe_map =
-        unsafe { Mmap::ring(fd.as_fd(), sqes_len, IORING_OFF_SQES) }.map_err(|errno| {
-            Error::Map {
-                region: Region::Sqes,
-                errno,
-            }
+        unsafe { Mmap::ring(fd, sqes_len, IORING_OFF_SQES) }.map_err(|errno| Error::Map {
+            region: Region::Sqes,
+            errno,
         })?;
 
     let cq_base = cq_map.as_ref().unwrap_or(&sq_map);
@@ -445,19 +488,11 @@ fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
             unsafe { array.add(i as usize).write(i) };
         }
     }
-    let enter_fd = fd.as_raw_fd();
-    Ok(IoUring {
+    Ok(Regions {
         sq,
         cq,
-        enter_fd,
-        enter_flags: IoringEnterFlags::empty(),
-        registered_index: None,
-        id: crate::RingId::next(),
-        params: Params(p),
-        enters: core::cell::Cell::new(0),
         sq_map,
         cq_map,
         sqe_map,
-        fd,
     })
 }

@@ -97,6 +97,42 @@ pub(crate) unsafe fn register(
     unsafe { rustix::io_uring::io_uring_register(fd.as_fd(), op, arg, nr_args) }
 }
 
+/// `io_uring_register(2)` for a register op newer than rustix's
+/// `IoringRegisterOp` list (`IORING_REGISTER_ZCRX_IFQ`, `MEM_REGION`,
+/// `QUERY`).
+///
+/// rustix passes `opcode | flags` to the kernel as one word, and its
+/// `IoringRegisterFlags` keeps unknown bits; so op 0 with `op` as the flag
+/// bits is the word `op`. The kernel reads that word the same way (the op in
+/// the low bits, `IORING_REGISTER_USE_REGISTERED_RING` in bit 31). The test
+/// `query_reports_this_kernels_opcodes` would fail if this stopped reaching
+/// the kernel as `op`.
+///
+/// # Safety
+///
+/// As [`register`], for the struct `op` expects.
+#[inline]
+pub(crate) unsafe fn register_raw(
+    fd: BorrowedFd<'_>,
+    op: u32,
+    arg: *const c_void,
+    nr_args: u32,
+) -> Result<u32, Errno> {
+    debug_assert!(op < 256, "a register op, not a flag");
+    let word = rustix::io_uring::IoringRegisterFlags::from_bits_retain(op);
+    // SAFETY: forwarded contract; `RegisterBuffers` is 0, so the word the
+    // kernel sees is `op` (see above).
+    unsafe {
+        rustix::io_uring::io_uring_register_with(
+            fd,
+            IoringRegisterOp::RegisterBuffers,
+            word,
+            arg,
+            nr_args,
+        )
+    }
+}
+
 /// `mmap(2)` of a ring region of `len` bytes at `offset` of the ring fd,
 /// shared and populated.
 ///
