@@ -124,24 +124,30 @@ use crate::buf_ring::BufRing;
 use crate::{squeue, RingId};
 
 mod completion;
+mod epoll;
 mod fd;
 mod fixed;
 mod fs;
+mod futex;
 mod msg;
 mod net;
 mod ops;
 mod path;
 mod pipe;
 mod poll;
+mod process;
 mod ring;
 mod socket;
 mod sync;
 mod table;
+mod xattr;
 
 pub use completion::{Completion, OwnedBuf};
+pub use epoll::{EpollCtl, EpollWait};
 pub use fd::{Files, FixedFile, SharedFd, Target};
 pub use fixed::{FixedBuf, FixedBufs, ReadFixed, WriteFixed};
 pub use fs::{Mkdir, Open, Readv, Unlink, Writev};
+pub use futex::{FutexWait, FutexWaitv, FutexWake};
 pub use msg::{Message, MsgRing, RingHandle};
 pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
 pub use ops::{
@@ -149,11 +155,13 @@ pub use ops::{
     Shutdown, Timeout, Write,
 };
 pub use path::{Rename, Statx};
-pub use pipe::{Splice, Tee};
+pub use pipe::{Pipe, Splice, Tee};
 pub use poll::{PollAdd, PollRemove, TimeoutRemove};
+pub use process::Waitid;
 pub use ring::{Completions, Pusher, Ring};
 pub use socket::{Bind, Listen, SendMsgZc, Socket};
 pub use sync::{Fallocate, Fsync, Ftruncate};
+pub use xattr::{GetXattr, SetXattr};
 
 /// An operation that owns every resource the kernel will touch.
 ///

@@ -1,8 +1,12 @@
-//! Owned pipe plumbing: splice and tee.
+//! Owned pipe plumbing: splice, tee, and pipe creation.
 //!
-//! Invariant owned here: both files an entry names are [`Target`]s the
-//! operation holds until its completion, and both must belong to the ring
-//! the operation goes on (`usable_on` checks each).
+//! Invariants owned here: both files a splice or tee names are [`Target`]s
+//! the operation holds until its completion, and both must belong to the
+//! ring the operation goes on (`usable_on` checks each); the two
+//! descriptors a [`Pipe`] creates are owned by it from the completion on,
+//! given out once ([`Pipe::take_fds`]) or closed when it drops.
+
+use std::os::fd::{FromRawFd, OwnedFd};
 
 use super::{Operation, Target};
 use crate::opcode;
@@ -107,5 +111,76 @@ unsafe impl Operation for Tee {
     }
     fn usable_on(&self, ring: RingId) -> bool {
         self.fd_in.usable_on(ring) && self.fd_out.usable_on(ring)
+    }
+}
+
+/// `O_CLOEXEC`, always set on both ends.
+const O_CLOEXEC: u32 = 0o2000000;
+/// The `pipe2` flags a caller may add: `O_NONBLOCK`, `O_DIRECT`.
+const PIPE_FLAGS: u32 = 0o4000 | 0o40000;
+
+/// Creates a pipe (`pipe2(2)`, Linux 6.16); once it is back,
+/// [`take_fds`](Self::take_fds) gives both ends, owned (and dropping the
+/// operation without taking them closes them).
+#[derive(Debug)]
+pub struct Pipe {
+    /// Where the kernel writes the two descriptors; -1 until it has.
+    fds: Box<[i32; 2]>,
+    flags: u32,
+}
+
+impl Pipe {
+    /// A pipe with `O_CLOEXEC` on both ends.
+    pub fn new() -> Self {
+        Pipe {
+            fds: Box::new([-1, -1]),
+            flags: O_CLOEXEC,
+        }
+    }
+    /// Adds `O_NONBLOCK` (0o4000) and/or `O_DIRECT` (0o40000); other bits
+    /// are ignored.
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = O_CLOEXEC | (flags & PIPE_FLAGS);
+        self
+    }
+    /// The read and write ends, if the pipe was created (the operation came
+    /// back with a successful completion); each is given once.
+    pub fn take_fds(&mut self) -> Option<(OwnedFd, OwnedFd)> {
+        let [r, w] = *self.fds;
+        if r < 0 || w < 0 {
+            return None;
+        }
+        *self.fds = [-1, -1];
+        // SAFETY: the kernel wrote both numbers (they were -1 before) as
+        // the new pipe's ends in the normal fd table, before the completion
+        // that handed this operation back; nothing else knows them, and the
+        // -1s just stored make sure they are taken once.
+        Some(unsafe { (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)) })
+    }
+}
+
+impl Default for Pipe {
+    fn default() -> Self {
+        Pipe::new()
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // Ends the kernel created and nobody took are closed here. A
+        // `Pipe` is dropped only before it was pushed or after its
+        // completion, never while the kernel may still write `fds`.
+        drop(self.take_fds());
+    }
+}
+
+// SAFETY: the entry points to the boxed pair (heap, stable) the kernel
+// writes. The ends go into the normal fd table (no direct descriptors), so
+// the numbers it writes are new descriptors nobody else owns; the result
+// itself is 0, not a descriptor.
+unsafe impl Operation for Pipe {
+    fn entry(&mut self) -> squeue::Entry {
+        let fds: *mut [i32; 2] = &mut *self.fds;
+        opcode::Pipe::new(fds).flags(self.flags).build()
     }
 }
