@@ -5,6 +5,9 @@
 //! `cargo bench -p benches --bench ring` (env: `RING_BENCH_SECS`, default 1,
 //! per measurement; `RING_BENCH_ROUNDS`, default 5). With valgrind installed
 //! it also counts user-space instructions per NOP (callgrind, exact).
+//! `-- --docs` writes the results into docs/benchmarks.md (between the
+//! `ring-bench` markers); `-- <filter>` runs the scenarios whose name
+//! contains it.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -44,6 +47,7 @@ struct Scenario {
 fn main() {
     // `cargo bench` passes `--bench`; a filter may follow.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let docs = std::env::args().any(|a| a == "--docs");
     let secs = env_f64("RING_BENCH_SECS", 1.0);
     let rounds = env_f64("RING_BENCH_ROUNDS", 5.0) as usize;
 
@@ -131,14 +135,141 @@ fn main() {
     let _ = std::fs::remove_file(&path);
 
     println!();
-    print_ratios(&scenarios, &results);
+    let ratios = ratios(&scenarios, &results);
+    print!("{ratios}");
 
-    count_instructions(&available);
+    let instructions = count_instructions(&available);
+    if docs {
+        let table = table(&scenarios, &results, &available);
+        let counts = instruction_table(&instructions, &available);
+        write_docs(&table, &counts, &ratios, secs, rounds);
+    }
+}
+
+/// The column an implementation's result goes in: the `defer` variants
+/// share their default variant's column.
+fn column(imp: &str) -> &str {
+    imp.split('+').next().unwrap_or(imp)
+}
+
+/// The implementations that name a column (the default variants).
+fn columns<'a>(available: &[&'a str]) -> Vec<&'a str> {
+    available
+        .iter()
+        .copied()
+        .filter(|i| !i.contains('+'))
+        .collect()
+}
+
+/// ns per operation, one row per scenario, with the limit ratios of the
+/// raw and the typed owned ring.
+fn table(
+    scenarios: &[Scenario],
+    results: &BTreeMap<(String, String), f64>,
+    available: &[&str],
+) -> String {
+    let columns = columns(available);
+    let mut t = format!(
+        "| scenario | {} | ring-core / limit | owned / limit |\n|---|{}---:|---:|\n",
+        columns.join(" | "),
+        "---:|".repeat(columns.len())
+    );
+    for sc in scenarios {
+        let get = |col: &str| {
+            results
+                .iter()
+                .find(|((s, imp), _)| *s == sc.name && column(imp) == col)
+                .map(|(_, &ns)| ns)
+        };
+        t.push_str(&format!("| {} |", sc.name));
+        for col in &columns {
+            match get(col) {
+                Some(ns) => t.push_str(&format!(" {ns:.1} |")),
+                None => t.push_str(" |"),
+            }
+        }
+        for ours in ["ring-core", "ring-core-owned"] {
+            match (get(ours), get("limit")) {
+                (Some(a), Some(b)) => t.push_str(&format!(" {:.3} |", a / b)),
+                _ => t.push_str(" |"),
+            }
+        }
+        t.push('\n');
+    }
+    t
+}
+
+/// Instructions per NOP, one row per batch size.
+fn instruction_table(counts: &BTreeMap<(u32, String), f64>, available: &[&str]) -> String {
+    if counts.is_empty() {
+        return "(valgrind not installed: no instruction counts)\n".into();
+    }
+    let columns = columns(available);
+    let mut t = format!(
+        "| user-space instructions per NOP | {} |\n|---|{}\n",
+        columns.join(" | "),
+        "---:|".repeat(columns.len())
+    );
+    for batch in [32u32, 128] {
+        t.push_str(&format!("| B={batch} |"));
+        for col in &columns {
+            match counts.get(&(batch, col.to_string())) {
+                Some(n) => t.push_str(&format!(" {n:.1} |")),
+                None => t.push_str(" |"),
+            }
+        }
+        t.push('\n');
+    }
+    t
+}
+
+/// Replaces the section between the `ring-bench` markers of
+/// docs/benchmarks.md.
+fn write_docs(table: &str, counts: &str, ratios: &str, secs: f64, rounds: usize) {
+    let shell = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let section = format!(
+        "<!-- ring-bench:begin (written by `cargo bench -p benches --bench ring -- --docs`) -->\n\
+         Run of {date}: {nproc} CPUs ({cpu}), Linux {kernel}; best of {rounds} alternating rounds of {secs} s, \
+         ns per operation. The `_defer` rows are the `+defer+regfd` variants (the io-uring crate's is `+defer`, \
+         without a registered fd).\n\n{table}\n{counts}\n<details><summary>every ratio of this run</summary>\n\n\
+         ```text\n{ratios}```\n\n</details>\n<!-- ring-bench:end -->\n",
+        date = shell("date", &["-u", "+%Y-%m-%d"]),
+        nproc = std::thread::available_parallelism().map_or(0, usize::from),
+        kernel = shell("uname", &["-r"]),
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .join("docs/benchmarks.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    const END: &str = "<!-- ring-bench:end -->\n";
+    let new = match (doc.find("<!-- ring-bench:begin"), doc.find(END)) {
+        (Some(a), Some(b)) => format!("{}{section}{}", &doc[..a], &doc[b + END.len()..]),
+        _ => format!("{doc}\n{section}"),
+    };
+    std::fs::write(&path, new).expect("docs/benchmarks.md");
+    println!("wrote docs/benchmarks.md");
 }
 
 /// The ratio lines: ring-core against each peer, the owned tier against
 /// the raw one, and every implementation against the limit ring (the floor).
-fn print_ratios(scenarios: &[Scenario], results: &BTreeMap<(String, String), f64>) {
+fn ratios(scenarios: &[Scenario], results: &BTreeMap<(String, String), f64>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     for sc in scenarios {
         let (ours, limit) = if sc.defer {
             ("ring-core+defer+regfd", "limit+defer+regfd")
@@ -158,38 +289,46 @@ fn print_ratios(scenarios: &[Scenario], results: &BTreeMap<(String, String), f64
                 }
                 if name.starts_with("ring-core-owned") {
                     // The safe tier is compared with the raw tier: owned / raw.
-                    println!(
+                    writeln!(
+                        out,
                         "ratio {} ns_per_op {name}/{ours} = {:.3}",
                         sc.name,
                         theirs / mine
-                    );
+                    )
+                    .expect("writing to a String");
                 } else {
-                    println!(
+                    writeln!(
+                        out,
                         "ratio {} ns_per_op {ours}/{name} = {:.3}",
                         sc.name,
                         mine / theirs
-                    );
+                    )
+                    .expect("writing to a String");
                 }
             }
         }
         if let Some(floor) = get(limit) {
             for &(name, ns) in &row {
                 if name != limit {
-                    println!(
+                    writeln!(
+                        out,
                         "ratio {} ns_per_op {name}/{limit} = {:.3}",
                         sc.name,
                         ns / floor
-                    );
+                    )
+                    .expect("writing to a String");
                 }
             }
         }
     }
+    out
 }
 
 /// User-space instructions per NOP at B = 32 and 128: callgrind on the `nop`
 /// binary at two round counts, the difference divided by the extra NOPs (so
 /// setup cost cancels out).
-fn count_instructions(available: &[&str]) {
+fn count_instructions(available: &[&str]) -> BTreeMap<(u32, String), f64> {
+    let mut counts = BTreeMap::new();
     let exe = env!("CARGO_BIN_EXE_nop");
     let has_valgrind = Command::new("valgrind")
         .arg("--version")
@@ -199,7 +338,7 @@ fn count_instructions(available: &[&str]) {
         println!(
             "note: valgrind not installed: instruction counts skipped (apt-get install valgrind)"
         );
-        return;
+        return counts;
     }
     println!();
     for batch in [32u32, 128] {
@@ -225,9 +364,11 @@ fn count_instructions(available: &[&str]) {
                 (Some(a), Some(b)) => {
                     let per = (b.saturating_sub(a)) as f64 / ((r2 - r1) as f64 * f64::from(batch));
                     println!("instructions per NOP (B={batch}) {imp}: {per:.1}");
+                    counts.insert((batch, imp.to_string()), per);
                 }
                 _ => println!("instructions per NOP (B={batch}) {imp}: callgrind failed"),
             }
         }
     }
+    counts
 }
