@@ -11,13 +11,15 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
-    self, EpollCtl, EpollWait, FutexWait, FutexWaitv, FutexWake, GetXattr, Pipe, Read, Ring,
-    SetXattr, SharedFd, Store, Waitid,
+    self, EpollCtl, EpollWait, FutexWait, FutexWaitv, FutexWake, GetXattr, InstallFixed, Pipe,
+    Read, ReadMulti, Ring, SetXattr, SharedFd, Store, Waitid,
 };
 use ring_core::{opcode, Errno};
 
@@ -292,5 +294,79 @@ fn xattrs_set_and_read_back() {
     .unwrap();
     assert_eq!(one(&mut ring).result(), Err(Errno::EXIST));
     assert!(SetXattr::path(&path, "user.a\0b", vec![]).is_err());
+    std::fs::remove_file(path).unwrap();
+}
+
+/// A multishot read of a pipe delivers each write in its own buffer of the
+/// buffer ring, and ends (handing the operation back) at end of file.
+#[test]
+fn read_multishot_delivers_several_buffers() {
+    let mut ring = Ring::new(8).unwrap();
+    if !supported(&ring, opcode::ReadMultishot::CODE, "READ_MULTISHOT") {
+        return;
+    }
+    let bufs = Rc::new(BufRing::builder(5, 4, 64).build(ring.raw()).unwrap());
+    let (r, mut w) = common::pipe();
+    let t = ring.push(ReadMulti::new(r, bufs.clone())).unwrap();
+    drop(bufs);
+    let mut got = Vec::new();
+    for word in [&b"one"[..], b"two", b"three"] {
+        w.write_all(word).unwrap();
+        let mut c = one(&mut ring);
+        assert_eq!(c.token(), t);
+        assert!(c.more() && !c.is_final());
+        got.push(c.take_buf().expect("a buffer").to_vec());
+    }
+    assert_eq!(
+        got,
+        vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+    );
+    drop(w);
+    let mut c = one(&mut ring);
+    assert_eq!(c.result(), Ok(0), "end of file");
+    assert!(c.take_op::<ReadMulti>().is_some());
+}
+
+/// A multishot read whose buffer ring belongs to another ring is refused:
+/// the group id would name the other ring's group here.
+#[test]
+fn read_multishot_with_another_rings_buffers_is_refused() {
+    let ring_x = Ring::new(8).unwrap();
+    let bufs_x = Rc::new(BufRing::builder(6, 4, 64).build(ring_x.raw()).unwrap());
+    let mut ring_y = Ring::new(8).unwrap();
+    let _bufs_y = BufRing::builder(6, 4, 64).build(ring_y.raw()).unwrap();
+    let (r, _w) = common::pipe();
+    match ring_y.push(ReadMulti::new(r, bufs_x)) {
+        Err(owned::PushError::WrongRing(_)) => {}
+        other => panic!("expected WrongRing, got {other:?}"),
+    }
+}
+
+/// A registered file installed as a normal descriptor comes back owned and
+/// reads the registered file; a slot of another ring's table is refused.
+#[test]
+fn install_fixed_gives_an_owned_descriptor_of_the_slot() {
+    let mut ring = Ring::new(8).unwrap();
+    if !supported(&ring, opcode::FixedFdInstall::CODE, "FIXED_FD_INSTALL") {
+        return;
+    }
+    let (path, file) = common::temp_file("owned-install");
+    std::fs::write(&path, b"slot").unwrap();
+    let files = owned::Files::register(ring.raw(), 2).unwrap();
+    let fixed = files.install(&file).unwrap();
+    drop(file);
+    ring.push(InstallFixed::new(&fixed)).unwrap();
+    let mut c = one(&mut ring);
+    let mut f = std::fs::File::from(c.take_fd().expect("an owned descriptor"));
+    let mut got = String::new();
+    f.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "slot");
+
+    let mut other = Ring::new(8).unwrap();
+    let _other_files = owned::Files::register(other.raw(), 2).unwrap();
+    match other.push(InstallFixed::new(&fixed)) {
+        Err(owned::PushError::WrongRing(_)) => {}
+        r => panic!("expected WrongRing, got {r:?}"),
+    }
     std::fs::remove_file(path).unwrap();
 }

@@ -15,9 +15,9 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ring_core::owned::{
-    self, Bind, Fallocate, Fsync, Ftruncate, Listen, Message, MsgRing, PollAdd, PollRemove,
-    PushError, Read, Rename, Ring, RingHandle, SendMsgZc, SharedFd, Socket, Splice, Statx, Store,
-    Tee, Timeout, TimeoutRemove,
+    self, Bind, Fadvise, Fallocate, Fsync, Ftruncate, Link, Listen, Message, MsgRing, Open2,
+    PollAdd, PollRemove, PushError, Read, Rename, Ring, RingHandle, SendMsgZc, SharedFd, Socket,
+    Splice, Statx, Store, Symlink, SyncFileRange, Tee, Timeout, TimeoutRemove,
 };
 use ring_core::Errno;
 
@@ -418,4 +418,76 @@ fn a_ring_handle_outlives_its_ring() {
     assert_eq!(one(&mut sender).result(), Ok(0), "posted to the old ring");
     drop(other);
     std::fs::remove_file(path).unwrap();
+}
+
+/// sync_file_range and fadvise reach the file they hold: on a regular file
+/// they succeed, on a pipe the kernel refuses them (ESPIPE). Their effect
+/// on the page cache is not observed here.
+#[test]
+fn sync_file_range_and_fadvise_reach_their_file() {
+    let (path, file) = common::temp_file("ops-sfr");
+    std::fs::write(&path, vec![1u8; 8192]).unwrap();
+    let file = SharedFd::new(file);
+    let mut ring = Ring::new(8).unwrap();
+    // SYNC_FILE_RANGE_WRITE | WAIT_AFTER; POSIX_FADV_DONTNEED.
+    ring.push(SyncFileRange::new(&file, 0, 0).flags(2 | 4))
+        .unwrap();
+    ring.push(Fadvise::new(&file, 0, 0, 4)).unwrap();
+    for c in wait_all(&mut ring, 2) {
+        assert_eq!(c.result(), Ok(0));
+    }
+    let (r, _w) = common::pipe();
+    let r = SharedFd::new(r);
+    ring.push(SyncFileRange::new(&r, 0, 0)).unwrap();
+    ring.push(Fadvise::new(&r, 0, 0, 4)).unwrap();
+    for c in wait_all(&mut ring, 2) {
+        assert_eq!(c.result(), Err(Errno::SPIPE));
+    }
+    std::fs::remove_file(path).unwrap();
+}
+
+/// openat2 opens the file (which comes back owned and reads its contents)
+/// and applies its resolve rules: RESOLVE_BENEATH refuses an absolute path.
+#[test]
+fn openat2_opens_and_applies_resolve_rules() {
+    let path = common::temp_path("ops-openat2");
+    std::fs::write(&path, b"how").unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(Open2::new(&path, 0, 0).unwrap()).unwrap();
+    let mut c = one(&mut ring);
+    let mut f = std::fs::File::from(c.take_fd().expect("an owned file"));
+    let mut got = String::new();
+    f.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "how");
+    ring.push(Open2::new(&path, 0, 0).unwrap().resolve(8))
+        .unwrap();
+    assert_eq!(one(&mut ring).result(), Err(Errno::XDEV));
+    std::fs::remove_file(path).unwrap();
+}
+
+/// symlinkat makes a link that points where it was told; linkat makes a
+/// second name of the same inode.
+#[test]
+fn symlink_and_link_make_names() {
+    use std::os::unix::fs::MetadataExt;
+    let file = common::temp_path("ops-link-file");
+    let sym = common::temp_path("ops-link-sym");
+    let hard = common::temp_path("ops-link-hard");
+    std::fs::write(&file, b"linked").unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(Symlink::new(&file, &sym).unwrap()).unwrap();
+    assert_eq!(one(&mut ring).result(), Ok(0));
+    assert_eq!(std::fs::read_link(&sym).unwrap(), file);
+    ring.push(Link::new(&file, &hard).unwrap()).unwrap();
+    assert_eq!(one(&mut ring).result(), Ok(0));
+    assert_eq!(
+        std::fs::metadata(&hard).unwrap().ino(),
+        std::fs::metadata(&file).unwrap().ino()
+    );
+    assert_eq!(std::fs::metadata(&file).unwrap().nlink(), 2);
+    ring.push(Link::new(&file, &hard).unwrap()).unwrap();
+    assert_eq!(one(&mut ring).result(), Err(Errno::EXIST));
+    for p in [file, sym, hard] {
+        std::fs::remove_file(p).unwrap();
+    }
 }

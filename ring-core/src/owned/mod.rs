@@ -129,6 +129,7 @@ mod fd;
 mod fixed;
 mod fs;
 mod futex;
+mod install;
 mod msg;
 mod net;
 mod ops;
@@ -136,6 +137,7 @@ mod path;
 mod pipe;
 mod poll;
 mod process;
+mod read_multi;
 mod ring;
 mod socket;
 mod sync;
@@ -148,19 +150,21 @@ pub use fd::{Files, FixedFile, SharedFd, Target};
 pub use fixed::{FixedBuf, FixedBufs, ReadFixed, WriteFixed};
 pub use fs::{Mkdir, Open, Readv, Unlink, Writev};
 pub use futex::{FutexWait, FutexWaitv, FutexWake};
+pub use install::InstallFixed;
 pub use msg::{Message, MsgRing, RingHandle};
 pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
 pub use ops::{
     Accept, AsyncCancel, Close, IoBuf, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
     Shutdown, Timeout, Write,
 };
-pub use path::{Rename, Statx};
+pub use path::{Link, Open2, Rename, Statx, Symlink};
 pub use pipe::{Pipe, Splice, Tee};
 pub use poll::{PollAdd, PollRemove, TimeoutRemove};
 pub use process::Waitid;
+pub use read_multi::ReadMulti;
 pub use ring::{Completions, Pusher, Ring};
 pub use socket::{Bind, Listen, SendMsgZc, Socket};
-pub use sync::{Fallocate, Fsync, Ftruncate};
+pub use sync::{Fadvise, Fallocate, Fsync, Ftruncate, SyncFileRange};
 pub use xattr::{GetXattr, SetXattr};
 
 /// An operation that owns every resource the kernel will touch.

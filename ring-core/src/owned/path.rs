@@ -1,5 +1,5 @@
 //! Owned operations that name files by path besides open, unlink and mkdir
-//! (in `fs.rs`): statx and rename.
+//! (in `fs.rs`): statx, rename, openat2, symlink and link.
 //!
 //! Invariant owned here: every pointer an entry carries targets a `CString`
 //! or a `Box` the operation owns, and a directory descriptor the entry
@@ -14,7 +14,7 @@ use super::fs::c_path;
 use super::{Operation, SharedFd};
 use crate::opcode;
 use crate::squeue;
-use crate::types::Statx as StatxBuf;
+use crate::types::{OpenHow, Statx as StatxBuf};
 
 /// `AT_FDCWD`: paths relative to the current directory.
 const AT_FDCWD: RawFd = -100;
@@ -128,6 +128,112 @@ impl Rename {
 unsafe impl Operation for Rename {
     fn entry(&mut self) -> squeue::Entry {
         opcode::Renameat::new(AT_FDCWD, self.from.as_ptr(), AT_FDCWD, self.to.as_ptr())
+            .flags(self.flags)
+            .build()
+    }
+}
+
+/// `O_CLOEXEC`, always set on what [`Open2`] opens.
+const O_CLOEXEC: u64 = 0o2000000;
+
+/// Opens a file with `openat2(2)` (Linux 5.6): `open(2)` flags, a mode,
+/// and `RESOLVE_*` rules for the path's lookup; always `O_CLOEXEC`. The
+/// completion's [`take_fd`](super::Completion::take_fd) gives the file.
+#[derive(Debug)]
+pub struct Open2 {
+    path: CString,
+    how: Box<OpenHow>,
+}
+
+impl Open2 {
+    /// Opens `path` (relative paths from the current directory) with
+    /// `flags` and, for a new file, `mode`.
+    pub fn new(path: impl AsRef<Path>, flags: u64, mode: u64) -> Result<Self, std::ffi::NulError> {
+        Ok(Open2 {
+            path: c_path(path.as_ref())?,
+            how: Box::new(OpenHow {
+                flags: flags | O_CLOEXEC,
+                mode,
+                resolve: 0,
+            }),
+        })
+    }
+    /// `RESOLVE_*` flags (`RESOLVE_NO_XDEV` 1, `NO_MAGICLINKS` 2,
+    /// `NO_SYMLINKS` 4, `BENEATH` 8, `IN_ROOT` 0x10, `CACHED` 0x20).
+    pub fn resolve(mut self, resolve: u64) -> Self {
+        self.how.resolve = resolve;
+        self
+    }
+}
+
+// SAFETY: the entry points to the owned CString and the boxed open_how
+// (heap, stable), which the kernel reads. The file goes into the normal fd
+// table, so a non-negative result is a new descriptor nobody else owns.
+unsafe impl Operation for Open2 {
+    fn entry(&mut self) -> squeue::Entry {
+        opcode::Openat2::new(AT_FDCWD, self.path.as_ptr(), &*self.how).build()
+    }
+    fn result_is_fd(&self) -> bool {
+        true
+    }
+}
+
+/// Creates a symbolic link (`symlinkat(2)`, relative to the current
+/// directory).
+#[derive(Debug)]
+pub struct Symlink {
+    target: CString,
+    link: CString,
+}
+
+impl Symlink {
+    /// Creates `link`, pointing to `target` (which need not exist).
+    pub fn new(
+        target: impl AsRef<Path>,
+        link: impl AsRef<Path>,
+    ) -> Result<Self, std::ffi::NulError> {
+        Ok(Symlink {
+            target: c_path(target.as_ref())?,
+            link: c_path(link.as_ref())?,
+        })
+    }
+}
+
+// SAFETY: the entry points to the two owned CStrings (heap, stable).
+unsafe impl Operation for Symlink {
+    fn entry(&mut self) -> squeue::Entry {
+        opcode::Symlinkat::new(self.target.as_ptr(), AT_FDCWD, self.link.as_ptr()).build()
+    }
+}
+
+/// Creates a hard link (`linkat(2)`, relative to the current directory).
+#[derive(Debug)]
+pub struct Link {
+    from: CString,
+    to: CString,
+    flags: u32,
+}
+
+impl Link {
+    /// Makes `to` another name of the file `from`.
+    pub fn new(from: impl AsRef<Path>, to: impl AsRef<Path>) -> Result<Self, std::ffi::NulError> {
+        Ok(Link {
+            from: c_path(from.as_ref())?,
+            to: c_path(to.as_ref())?,
+            flags: 0,
+        })
+    }
+    /// `AT_SYMLINK_FOLLOW` (0x400): link what a symlink `from` points to.
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+}
+
+// SAFETY: the entry points to the two owned CStrings (heap, stable).
+unsafe impl Operation for Link {
+    fn entry(&mut self) -> squeue::Entry {
+        opcode::Linkat::new(AT_FDCWD, self.from.as_ptr(), AT_FDCWD, self.to.as_ptr())
             .flags(self.flags)
             .build()
     }

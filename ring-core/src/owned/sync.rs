@@ -1,5 +1,5 @@
-//! Owned operations on an open file's data and size: fsync, fallocate,
-//! ftruncate.
+//! Owned operations on an open file's data, size and caching: fsync,
+//! sync_file_range, fallocate, ftruncate, fadvise.
 //!
 //! Invariant owned here: each operation holds the [`Target`] it acts on
 //! until its final completion (none of them points the kernel at memory).
@@ -107,6 +107,82 @@ impl Ftruncate {
 unsafe impl Operation for Ftruncate {
     fn entry(&mut self) -> squeue::Entry {
         opcode::Ftruncate::new(self.target.raw(), self.len).build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
+    }
+}
+
+/// Starts (or waits for) writeback of a byte range of a file
+/// (`sync_file_range(2)`).
+#[derive(Debug)]
+pub struct SyncFileRange {
+    target: Target,
+    offset: u64,
+    len: u32,
+    flags: u32,
+}
+
+impl SyncFileRange {
+    /// Syncs `len` bytes of `fd` from `offset` (`len` 0: to the end of the
+    /// file).
+    pub fn new(fd: impl Into<Target>, offset: u64, len: u32) -> Self {
+        SyncFileRange {
+            target: fd.into(),
+            offset,
+            len,
+            flags: 0,
+        }
+    }
+    /// `SYNC_FILE_RANGE_*` flags (`WAIT_BEFORE` 1, `WRITE` 2, `WAIT_AFTER`
+    /// 4).
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+}
+
+// SAFETY: points to no memory; the file is a share the operation holds.
+unsafe impl Operation for SyncFileRange {
+    fn entry(&mut self) -> squeue::Entry {
+        opcode::SyncFileRange::new(self.target.raw(), self.len)
+            .offset(self.offset)
+            .flags(self.flags)
+            .build()
+    }
+    fn usable_on(&self, ring: RingId) -> bool {
+        self.target.usable_on(ring)
+    }
+}
+
+/// Advises the kernel how a byte range of a file will be used
+/// (`posix_fadvise(2)`).
+#[derive(Debug)]
+pub struct Fadvise {
+    target: Target,
+    offset: u64,
+    len: u32,
+    advice: i32,
+}
+
+impl Fadvise {
+    /// Advice `advice` (`POSIX_FADV_NORMAL` 0, `RANDOM` 1, `SEQUENTIAL` 2,
+    /// `WILLNEED` 3, `DONTNEED` 4, `NOREUSE` 5) for `len` bytes of `fd`
+    /// from `offset` (`len` 0: to the end).
+    pub fn new(fd: impl Into<Target>, offset: u64, len: u32, advice: i32) -> Self {
+        Fadvise {
+            target: fd.into(),
+            offset,
+            len,
+            advice,
+        }
+    }
+}
+
+// SAFETY: points to no memory; the file is a share the operation holds.
+unsafe impl Operation for Fadvise {
+    fn entry(&mut self) -> squeue::Entry {
+        opcode::Fadvise::new(self.target.raw(), self.offset, self.len, self.advice).build()
     }
     fn usable_on(&self, ring: RingId) -> bool {
         self.target.usable_on(ring)
