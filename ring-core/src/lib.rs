@@ -41,6 +41,7 @@
 //! | [`opcode`] | one builder per operation |
 //! | [`register`], [`control`], [`probe`], [`buf_ring`] | registrations (files, buffers, ...; ring control), the opcode probe, provided-buffer rings |
 //! | [`owned`] | the safe tier: operations that own their resources |
+//! | `rt` (feature `rt`) | futures on the safe tier, a local executor |
 //!
 //! Below [`owned`], the raw tier mirrors the kernel and is `unsafe` where
 //! the kernel keeps pointers:
@@ -80,6 +81,8 @@ pub mod owned;
 pub mod probe;
 pub mod register;
 mod ring_id;
+#[cfg(feature = "rt")]
+pub mod rt;
 pub mod setup;
 pub mod squeue;
 pub mod submit;

@@ -1,0 +1,420 @@
+//! The driver: a single-threaded handle to an owned ring that maps each
+//! in-flight operation to the future (or stream) waiting for it.
+//!
+//! Invariants owned here:
+//! - every operation pushed through a [`Driver`] has a route in `by_slot`
+//!   (indexed by its token's slot) from its push to its final completion:
+//!   the key of the future or stream waiting for it, or [`IGNORE`] once
+//!   nobody waits (its future was dropped, or it is a cancel or a link
+//!   timeout the driver pushed itself). Completions routed to `IGNORE` are
+//!   dropped, which closes the descriptors they created and gives their
+//!   buffers back;
+//! - a key belongs to exactly one live future or stream from the moment it
+//!   is allocated to the moment that future frees it (at its drop, or when
+//!   it takes its result); the ring may free the token's slot earlier, so
+//!   final completions wait in the key, not in the slot;
+//! - no waker, completion or operation is dropped and no waker is woken
+//!   while the `RefCell` is borrowed: they are moved out first, so a drop
+//!   or a wake that re-enters the driver finds it free.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::owned::{AsyncCancel, Completion, Operation, PushError, Ring, Token};
+use crate::{Errno, Error, SubmitError};
+
+/// The route of a completion nobody waits for.
+pub(super) const IGNORE: u32 = u32::MAX;
+
+/// A key's place in the free list when it is the last.
+const NO_KEY: u32 = u32::MAX;
+
+/// Where the future (or stream) of one key is.
+pub(super) enum State {
+    /// Free; the next free key.
+    Free(u32),
+    /// Its future exists but has not pushed yet; `cancel` if cancelled
+    /// before the push (the push is then followed by a cancel).
+    Unpushed { cancel: bool },
+    /// In flight (single-shot): woken at the final completion.
+    Waiting(Option<Waker>),
+    /// The final completion, waiting for its future's next poll.
+    Done(Completion),
+    /// In flight (multishot): every completion is queued; `ended` after
+    /// the final one.
+    Stream {
+        queue: VecDeque<Completion>,
+        waker: Option<Waker>,
+        ended: bool,
+    },
+}
+
+pub(super) struct Entry {
+    pub(super) state: State,
+    /// Bumped when the key is freed, so a stale [`Canceller`](super::Canceller)
+    /// names nothing.
+    pub(super) gen: u32,
+    /// The operation's token, once pushed.
+    pub(super) token: Option<Token>,
+}
+
+/// A single-threaded handle to an owned ring: every operation of the safe
+/// tier can be awaited from it ([`submit`](Self::submit) and the helpers
+/// in [`ops`](super)). Clones are handles to the same ring.
+///
+/// Someone must drive it: the built-in [`Runtime`](super::Runtime) does, or
+/// any executor can, by calling [`turn`](Self::turn) whenever the ring's fd
+/// is readable or [`pushed`](Self::pushed) resolves (see the module docs).
+///
+/// Dropping the last handle (futures hold one too) drops the ring, which
+/// cancels whatever is still in flight and reaps it before freeing it
+/// ([`owned::Ring`](crate::owned::Ring)'s drop).
+#[derive(Clone)]
+pub struct Driver {
+    pub(super) inner: Rc<RefCell<Inner>>,
+}
+
+pub(super) struct Inner {
+    pub(super) entries: Vec<Entry>,
+    free_head: u32,
+    /// Token slot → key (or [`IGNORE`]).
+    by_slot: Vec<u32>,
+    /// Entries pushed and not yet submitted.
+    unsubmitted: bool,
+    /// Operations pushed and not finally completed (cancels and link
+    /// timeouts included).
+    pub(super) pending: usize,
+    /// Woken when something is pushed (an outside executor's driving task).
+    submit_waker: Option<Waker>,
+    /// Futures that found the submission queue full.
+    room_waiters: Vec<Waker>,
+    /// Cancels that found the submission queue full, pushed at the next turn.
+    cancels: Vec<Token>,
+    /// Last: dropped after every completion and waker above.
+    ring: Ring,
+}
+
+/// What `Inner` hands out to be woken or dropped once the borrow is over.
+#[derive(Default)]
+pub(super) struct Deferred {
+    pub(super) wake: Vec<Waker>,
+    pub(super) drop: Vec<Completion>,
+}
+
+impl Deferred {
+    pub(super) fn run(&mut self) {
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+        self.drop.clear();
+    }
+}
+
+impl Driver {
+    /// A driver on a new ring with `entries` submission slots.
+    pub fn new(entries: u32) -> Result<Self, Error> {
+        Ok(Self::from_ring(Ring::new(entries)?))
+    }
+
+    /// A driver on an owned ring built with any options. Operations already
+    /// in flight on it are completed and dropped by the driver.
+    pub fn from_ring(ring: Ring) -> Self {
+        Driver {
+            inner: Rc::new(RefCell::new(Inner {
+                entries: Vec::new(),
+                free_head: NO_KEY,
+                by_slot: Vec::new(),
+                unsubmitted: false,
+                pending: 0,
+                submit_waker: None,
+                room_waiters: Vec::new(),
+                cancels: Vec::new(),
+                ring,
+            })),
+        }
+    }
+
+    /// Operations pushed and not finally completed, including the cancels
+    /// and link timeouts the driver pushed itself.
+    pub fn in_flight(&self) -> usize {
+        self.inner.borrow().pending
+    }
+
+    /// Calls `f` with the raw ring, for registrations (buffer rings, files)
+    /// and setup queries. `f` must not use this driver.
+    pub fn with_raw<R>(&self, f: impl FnOnce(&crate::IoUring) -> R) -> R {
+        f(self.inner.borrow().ring.raw())
+    }
+
+    /// Submits what futures pushed and hands every ready completion to
+    /// its future (waking it). Never blocks. Returns how many completions
+    /// it handed out.
+    pub fn turn(&self) -> Result<usize, SubmitError> {
+        self.turn_inner(None)
+    }
+
+    /// As [`turn`](Self::turn), but first waits for at least one
+    /// completion, or `timeout`. Returns at once if nothing is in flight.
+    pub fn park(&self, timeout: Option<Duration>) -> Result<usize, SubmitError> {
+        self.turn_inner(Some(timeout))
+    }
+
+    fn turn_inner(&self, wait: Option<Option<Duration>>) -> Result<usize, SubmitError> {
+        let mut out = Deferred::default();
+        let n = {
+            let mut inner = self.inner.borrow_mut();
+            inner.turn(wait, &mut out)
+        };
+        out.run();
+        n
+    }
+
+    /// A future that resolves when a future has pushed an operation that
+    /// is not yet submitted: an outside executor's driving task waits for
+    /// it (and for the ring fd's readiness) and then calls
+    /// [`turn`](Self::turn).
+    pub fn pushed(&self) -> Pushed<'_> {
+        Pushed { driver: self }
+    }
+}
+
+/// See [`Driver::pushed`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Pushed<'a> {
+    driver: &'a Driver,
+}
+
+impl std::future::Future for Pushed<'_> {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let old;
+        {
+            let mut inner = self.driver.inner.borrow_mut();
+            if inner.unsubmitted || !inner.cancels.is_empty() || !inner.room_waiters.is_empty() {
+                return Poll::Ready(());
+            }
+            old = inner.submit_waker.replace(cx.waker().clone());
+        }
+        drop(old);
+        Poll::Pending
+    }
+}
+
+impl Inner {
+    /// A new key in state `state`.
+    pub(super) fn alloc(&mut self, state: State) -> (u32, u32) {
+        let key = self.free_head;
+        if key == NO_KEY {
+            let key = u32::try_from(self.entries.len()).expect("fewer than 2^32 futures");
+            self.entries.push(Entry {
+                state,
+                gen: 0,
+                token: None,
+            });
+            return (key, 0);
+        }
+        let e = &mut self.entries[key as usize];
+        let State::Free(next) = e.state else {
+            unreachable!("the free list holds free keys")
+        };
+        self.free_head = next;
+        e.state = state;
+        e.token = None;
+        (key, e.gen)
+    }
+
+    /// Frees `key`, returning what it held (to be dropped after the borrow).
+    pub(super) fn free(&mut self, key: u32) -> State {
+        let e = &mut self.entries[key as usize];
+        e.gen = e.gen.wrapping_add(1);
+        e.token = None;
+        let old = std::mem::replace(&mut e.state, State::Free(self.free_head));
+        self.free_head = key;
+        old
+    }
+
+    fn route(&mut self, token: Token, key: u32) {
+        let slot = token.slot();
+        if slot >= self.by_slot.len() {
+            self.by_slot.resize(slot + 1, IGNORE);
+        }
+        self.by_slot[slot] = key;
+    }
+
+    fn pushed(&mut self, out: &mut Deferred) {
+        self.pending += 1;
+        self.unsubmitted = true;
+        if let Some(w) = self.submit_waker.take() {
+            out.wake.push(w);
+        }
+    }
+
+    /// Pushes `op` for `key` (optionally with a link timeout). On a full
+    /// queue the waker is kept and the operation handed back.
+    pub(super) fn push<T: Operation>(
+        &mut self,
+        key: u32,
+        op: T,
+        timeout: Option<Duration>,
+        cx: &mut Context<'_>,
+        out: &mut Deferred,
+    ) -> Result<Token, PushError<T>> {
+        let pushed = match timeout {
+            None => self.ring.push(op),
+            Some(t) => match self.ring.push_with_timeout(op, t) {
+                Ok((first, link)) => {
+                    self.pushed(out);
+                    self.route(link, IGNORE);
+                    Ok(first)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match pushed {
+            Ok(token) => {
+                self.pushed(out);
+                self.route(token, key);
+                self.entries[key as usize].token = Some(token);
+                Ok(token)
+            }
+            Err(PushError::Full(op)) => {
+                self.room_waiters.push(cx.waker().clone());
+                if let Some(w) = self.submit_waker.take() {
+                    out.wake.push(w);
+                }
+                Err(PushError::Full(op))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pushes a cancel of `token`, whose completion nobody waits for; if
+    /// the queue is full it is pushed at the next turn.
+    pub(super) fn cancel(&mut self, token: Token, out: &mut Deferred) {
+        match self.ring.push(AsyncCancel::token(token)) {
+            Ok(t) => {
+                self.pushed(out);
+                self.route(t, IGNORE);
+            }
+            Err(_) => {
+                self.cancels.push(token);
+                if let Some(w) = self.submit_waker.take() {
+                    out.wake.push(w);
+                }
+            }
+        }
+    }
+
+    /// Stops waiting for the operation `token`: its completions are
+    /// dropped from now on, and it is cancelled.
+    pub(super) fn abandon(&mut self, token: Token, out: &mut Deferred) {
+        self.route(token, IGNORE);
+        self.cancel(token, out);
+    }
+
+    fn turn(
+        &mut self,
+        wait: Option<Option<Duration>>,
+        out: &mut Deferred,
+    ) -> Result<usize, SubmitError> {
+        if !self.cancels.is_empty() {
+            for token in std::mem::take(&mut self.cancels) {
+                self.cancel(token, out);
+            }
+        }
+        let entered = match wait {
+            Some(_) if self.pending == 0 => self.ring.submit().map(drop),
+            Some(None) => self.ring.submit_and_wait(1).map(drop),
+            Some(Some(t)) => self.ring.submit_and_wait_timeout(1, t).map(drop),
+            None if self.unsubmitted => self.ring.submit().map(drop),
+            None => Ok(()),
+        };
+        match entered {
+            Ok(()) | Err(SubmitError::TimedOut) => self.unsubmitted = false,
+            // An interrupted wait, and a kernel that wants completions reaped
+            // first, are not errors of the driver: the entries stay queued
+            // and the next turn submits them.
+            Err(SubmitError::CompletionQueueFull | SubmitError::Os(Errno::INTR)) => {}
+            Err(e) => return Err(e),
+        }
+        let mut n = 0;
+        let Inner {
+            ring,
+            by_slot,
+            entries,
+            pending,
+            ..
+        } = self;
+        for c in ring.completions() {
+            n += 1;
+            let fin = c.is_final();
+            if fin {
+                *pending -= 1;
+            }
+            let key = by_slot.get(c.token().slot()).copied().unwrap_or(IGNORE);
+            let Some(e) = entries.get_mut(key as usize) else {
+                out.drop.push(c);
+                continue;
+            };
+            match &mut e.state {
+                State::Waiting(w) if fin => {
+                    if let Some(w) = w.take() {
+                        out.wake.push(w);
+                    }
+                    e.state = State::Done(c);
+                }
+                State::Stream {
+                    queue,
+                    waker,
+                    ended,
+                } => {
+                    *ended |= fin;
+                    queue.push_back(c);
+                    if let Some(w) = waker.take() {
+                        out.wake.push(w);
+                    }
+                }
+                // A single-shot future ignores the completions before the
+                // final one (a zero-copy send's result): they are dropped.
+                _ => out.drop.push(c),
+            }
+        }
+        if n > 0 {
+            out.wake.append(&mut self.room_waiters);
+        }
+        Ok(n)
+    }
+}
+
+impl AsFd for Driver {
+    /// The ring's fd: readable when completions are ready (register it
+    /// with an outside executor's reactor).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        let fd = self.inner.borrow().ring.raw().as_raw_fd();
+        // SAFETY: the ring (and its fd) lives as long as `self.inner`, which
+        // `self` keeps alive for the borrow's lifetime.
+        unsafe { BorrowedFd::borrow_raw(fd) }
+    }
+}
+
+impl AsRawFd for Driver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.borrow().ring.raw().as_raw_fd()
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.inner.try_borrow() {
+            Ok(inner) => f
+                .debug_struct("Driver")
+                .field("in_flight", &inner.pending)
+                .finish_non_exhaustive(),
+            Err(_) => f.debug_struct("Driver").finish_non_exhaustive(),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Multishot operations as streams: every completion is queued for the
+//! stream, which yields them in order and ends after the final one.
+//!
+//! Invariants owned here: as for [`Submit`](super::Submit) — the stream
+//! owns its key from its first poll to its drop; dropped before the final
+//! completion, it routes the rest to nobody and cancels the operation, and
+//! the completions already queued (with their descriptors and buffers) are
+//! dropped after the driver's borrow.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::driver::{Deferred, Driver, State};
+use super::submit::Canceller;
+use crate::owned::{Completion, Operation, PushError};
+
+const NO_KEY: u32 = u32::MAX;
+
+/// A multishot operation (multishot accept, receive into a buffer ring,
+/// repeating timeout) as a stream of its completions, from
+/// [`Driver::submit_multi`] or a helper such as [`Driver::accept_multi`].
+///
+/// [`next`](Self::next) yields each completion (mapped by the helper to
+/// `I`) in order, the final one included, then `None`. Dropping the stream
+/// before the final completion cancels the operation; the ring keeps it
+/// until the kernel is done, and every completion still to come is dropped
+/// (closing accepted connections, giving buffers back).
+#[must_use = "streams do nothing unless polled"]
+pub struct Multi<T: Operation, I = Completion> {
+    driver: Driver,
+    key: u32,
+    op: Option<T>,
+    ended: bool,
+    map: fn(Completion) -> I,
+}
+
+impl Driver {
+    /// Pushes a multishot operation at the first [`Multi::next`] and yields
+    /// its completions.
+    pub fn submit_multi<T: Operation>(&self, op: T) -> Multi<T> {
+        self.submit_multi_map(op, |c| c)
+    }
+
+    /// As [`submit_multi`](Self::submit_multi), each completion mapped by
+    /// `map`.
+    pub fn submit_multi_map<T: Operation, I>(
+        &self,
+        op: T,
+        map: fn(Completion) -> I,
+    ) -> Multi<T, I> {
+        Multi {
+            driver: self.clone(),
+            key: NO_KEY,
+            op: Some(op),
+            ended: false,
+            map,
+        }
+    }
+}
+
+impl<T: Operation, I> Multi<T, I> {
+    /// The next completion, or `None` after the final one.
+    // An async stream's `next`, as in tokio-stream's `StreamExt`; it cannot
+    // be `Iterator::next`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Next<'_, T, I> {
+        Next { stream: self }
+    }
+
+    /// Cancels the operation; the stream goes on to yield what is queued
+    /// and the final completion (usually `ECANCELED`).
+    pub fn cancel(&mut self) {
+        self.canceller().cancel();
+    }
+
+    /// A handle that cancels this operation from elsewhere.
+    pub fn canceller(&mut self) -> Canceller {
+        let mut inner = self.driver.inner.borrow_mut();
+        if self.key == NO_KEY {
+            self.key = inner.alloc(State::Unpushed { cancel: false }).0;
+        }
+        Canceller {
+            driver: std::rc::Rc::downgrade(&self.driver.inner),
+            key: self.key,
+            gen: inner.entries[self.key as usize].gen,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Polls for the next completion.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<I>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let mut out = Deferred::default();
+        let polled = {
+            let mut inner = self.driver.inner.borrow_mut();
+            if let Some(op) = self.op.take() {
+                let cancel = if self.key == NO_KEY {
+                    self.key = inner.alloc(State::Unpushed { cancel: false }).0;
+                    false
+                } else {
+                    matches!(
+                        inner.entries[self.key as usize].state,
+                        State::Unpushed { cancel: true }
+                    )
+                };
+                match inner.push(self.key, op, None, cx, &mut out) {
+                    Ok(token) => {
+                        inner.entries[self.key as usize].state = State::Stream {
+                            queue: VecDeque::new(),
+                            waker: Some(cx.waker().clone()),
+                            ended: false,
+                        };
+                        if cancel {
+                            inner.cancel(token, &mut out);
+                        }
+                        Poll::Pending
+                    }
+                    Err(PushError::Full(op)) => {
+                        self.op = Some(op);
+                        Poll::Pending
+                    }
+                    Err(PushError::WrongRing(_)) => {
+                        // The operation can never run here: the stream is
+                        // empty. (The push error says why; a typed helper
+                        // maps nothing, so it ends.)
+                        let key = std::mem::replace(&mut self.key, NO_KEY);
+                        drop(inner.free(key));
+                        self.ended = true;
+                        Poll::Ready(None)
+                    }
+                }
+            } else {
+                let State::Stream {
+                    queue,
+                    waker,
+                    ended,
+                } = &mut inner.entries[self.key as usize].state
+                else {
+                    unreachable!("a pushed stream's key is a stream")
+                };
+                match queue.pop_front() {
+                    Some(c) => {
+                        if queue.is_empty() && *ended {
+                            self.ended = true;
+                        }
+                        Poll::Ready(Some(c))
+                    }
+                    None => {
+                        match waker {
+                            Some(w) if w.will_wake(cx.waker()) => {}
+                            _ => {
+                                if let Some(old) = waker.replace(cx.waker().clone()) {
+                                    out.wake.push(old);
+                                }
+                            }
+                        }
+                        Poll::Pending
+                    }
+                }
+            }
+        };
+        out.run();
+        match polled {
+            Poll::Ready(Some(c)) => Poll::Ready(Some((self.map)(c))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: Operation, I> Drop for Multi<T, I> {
+    fn drop(&mut self) {
+        if self.key == NO_KEY {
+            return;
+        }
+        let mut out = Deferred::default();
+        let old;
+        {
+            let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
+                return;
+            };
+            let token = inner.entries[self.key as usize].token;
+            old = inner.free(self.key);
+            if let (State::Stream { ended: false, .. }, Some(token)) = (&old, token) {
+                inner.abandon(token, &mut out);
+            }
+        }
+        drop(old);
+        out.run();
+    }
+}
+
+impl<T: Operation, I> std::fmt::Debug for Multi<T, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Multi")
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Multi::next`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Next<'a, T: Operation, I> {
+    stream: &'a mut Multi<T, I>,
+}
+
+impl<T: Operation, I> Future for Next<'_, T, I> {
+    type Output = Option<I>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<I>> {
+        self.stream.poll_next(cx)
+    }
+}
+
+impl<T: Operation, I> std::fmt::Debug for Next<'_, T, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Next").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,312 @@
+//! The future of one operation: pushed at its first poll, resolved at the
+//! operation's final completion, cancelled (and left with the ring) when
+//! dropped before it.
+//!
+//! Invariants owned here:
+//! - a [`Submit`] holds its operation until it pushes it, and owns its key
+//!   from its first poll (or its first [`Canceller`]) until it frees it:
+//!   when it takes the result, or in its drop;
+//! - a drop while the operation is in flight routes its completions to
+//!   nobody and pushes a cancel: the ring keeps the operation until its
+//!   final completion, and that completion is dropped (closing a
+//!   descriptor it created) at the driver's next turn.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::rc::Weak;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::driver::{Deferred, Driver, Inner, State};
+use crate::owned::{Completion, Operation, OwnedBuf, PushError};
+use crate::{cqueue, Errno};
+
+/// The key a future has not allocated yet.
+const NO_KEY: u32 = u32::MAX;
+
+/// What a [`Submit`] resolves to before a helper maps it: the operation
+/// back with its final completion, or the push error (with the operation).
+pub type Outcome<T> = Result<Done<T>, PushError<T>>;
+
+/// An operation's final completion, with the operation handed back.
+pub struct Done<T> {
+    op: T,
+    completion: Completion,
+}
+
+impl<T> Done<T> {
+    /// The result.
+    pub fn result(&self) -> Result<u32, Errno> {
+        self.completion.result()
+    }
+    /// The raw completion entry.
+    pub fn cqe(&self) -> &cqueue::Entry {
+        self.completion.cqe()
+    }
+    /// The operation.
+    pub fn op(&self) -> &T {
+        &self.op
+    }
+    /// The operation back (its buffers, its descriptor share).
+    pub fn into_op(self) -> T {
+        self.op
+    }
+    /// The descriptor the operation created (accept, open); closed on drop
+    /// if not taken.
+    pub fn take_fd(&mut self) -> Option<OwnedFd> {
+        self.completion.take_fd()
+    }
+    /// The buffer a buffer-select receive picked; given back on drop if
+    /// not taken.
+    pub fn take_buf(&mut self) -> Option<OwnedBuf> {
+        self.completion.take_buf()
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Done<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Done")
+            .field("op", &self.op)
+            .field("completion", &self.completion)
+            .finish()
+    }
+}
+
+/// The future of one operation, from [`Driver::submit`] or a helper such
+/// as [`Driver::read`]. It pushes the operation at its first poll and
+/// resolves with its final completion, mapped by the helper (`R`).
+///
+/// Dropping it before then cancels the operation, which stays with the
+/// ring until the kernel is done with it; its completion is then dropped
+/// (a descriptor it created is closed, a buffer it picked is given back).
+#[must_use = "futures do nothing unless polled"]
+pub struct Submit<T: Operation, R = Outcome<T>> {
+    driver: Driver,
+    key: u32,
+    op: Option<T>,
+    timeout: Option<Duration>,
+    finish: fn(Outcome<T>) -> R,
+}
+
+impl Driver {
+    /// Awaits any operation of the safe tier: `driver.submit(op).await`
+    /// gives the operation back with its final completion.
+    ///
+    /// ```
+    /// use ring_core::owned::Nop;
+    /// use ring_core::rt::Runtime;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = Runtime::new(8)?;
+    /// let driver = rt.driver().clone();
+    /// let done = rt.block_on(async move { driver.submit(Nop).await })?;
+    /// assert_eq!(done.result(), Ok(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn submit<T: Operation>(&self, op: T) -> Submit<T> {
+        self.submit_map(op, |o| o)
+    }
+
+    /// As [`submit`](Self::submit), with the outcome mapped by `finish`
+    /// (how the helpers give `(result, buffer)` pairs).
+    pub fn submit_map<T: Operation, R>(&self, op: T, finish: fn(Outcome<T>) -> R) -> Submit<T, R> {
+        Submit {
+            driver: self.clone(),
+            key: NO_KEY,
+            op: Some(op),
+            timeout: None,
+            finish,
+        }
+    }
+}
+
+impl<T: Operation, R> Submit<T, R> {
+    /// Cancels the operation if it has not completed `after` its push (a
+    /// linked timeout, `IORING_OP_LINK_TIMEOUT`): it then completes with
+    /// `ECANCELED` (or with what it did so far). Set before the first poll;
+    /// later calls change nothing.
+    pub fn with_timeout(mut self, after: Duration) -> Self {
+        self.timeout = Some(after);
+        self
+    }
+
+    /// A handle that cancels this operation (see [`Canceller`]).
+    pub fn canceller(&mut self) -> Canceller {
+        let mut inner = self.driver.inner.borrow_mut();
+        if self.key == NO_KEY {
+            self.key = inner.alloc(State::Unpushed { cancel: false }).0;
+        }
+        Canceller {
+            driver: std::rc::Rc::downgrade(&self.driver.inner),
+            key: self.key,
+            gen: inner.entries[self.key as usize].gen,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl<T: Operation, R> Unpin for Submit<T, R> {}
+
+impl<T: Operation, R> Future for Submit<T, R> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let this = &mut *self;
+        let mut out = Deferred::default();
+        let polled = {
+            let driver = this.driver.inner.clone();
+            let mut inner = driver.borrow_mut();
+            this.poll_inner(&mut inner, cx, &mut out)
+        };
+        out.run();
+        match polled {
+            Poll::Ready(outcome) => Poll::Ready((this.finish)(outcome)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: Operation, R> Submit<T, R> {
+    fn poll_inner(
+        &mut self,
+        inner: &mut Inner,
+        cx: &mut Context<'_>,
+        out: &mut Deferred,
+    ) -> Poll<Outcome<T>> {
+        if let Some(op) = self.op.take() {
+            let cancel = if self.key == NO_KEY {
+                self.key = inner.alloc(State::Waiting(None)).0;
+                false
+            } else {
+                matches!(
+                    inner.entries[self.key as usize].state,
+                    State::Unpushed { cancel: true }
+                )
+            };
+            match inner.push(self.key, op, self.timeout, cx, out) {
+                Ok(token) => {
+                    inner.entries[self.key as usize].state =
+                        State::Waiting(Some(cx.waker().clone()));
+                    if cancel {
+                        inner.cancel(token, out);
+                    }
+                    return Poll::Pending;
+                }
+                Err(PushError::Full(op)) => {
+                    self.op = Some(op);
+                    return Poll::Pending;
+                }
+                Err(e) => {
+                    let key = std::mem::replace(&mut self.key, NO_KEY);
+                    drop(inner.free(key));
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        let e = &mut inner.entries[self.key as usize];
+        match &mut e.state {
+            State::Waiting(w) => {
+                match w {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => {
+                        if let Some(old) = w.replace(cx.waker().clone()) {
+                            out.wake.push(old); // dropped after the borrow; a spurious wake is harmless
+                        }
+                    }
+                }
+                Poll::Pending
+            }
+            State::Done(_) => {
+                let key = std::mem::replace(&mut self.key, NO_KEY);
+                let State::Done(mut completion) = inner.free(key) else {
+                    unreachable!("just matched")
+                };
+                match completion.take_op::<T>() {
+                    Some(op) => Poll::Ready(Ok(Done { op, completion })),
+                    None => {
+                        unreachable!("a final completion carries the operation it was pushed with")
+                    }
+                }
+            }
+            _ => unreachable!("a pushed single-shot future is waiting or done"),
+        }
+    }
+}
+
+impl<T: Operation, R> Drop for Submit<T, R> {
+    fn drop(&mut self) {
+        if self.key == NO_KEY {
+            return;
+        }
+        let mut out = Deferred::default();
+        let old;
+        {
+            // A drop that re-enters a borrowed driver cannot happen through
+            // this module (nothing is dropped under the borrow); if a user
+            // manages it, the key stays allocated and its completion is
+            // dropped with the ring: a leak of one entry, not a fault.
+            let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
+                return;
+            };
+            let token = inner.entries[self.key as usize].token;
+            old = inner.free(self.key);
+            if let (State::Waiting(_), Some(token)) = (&old, token) {
+                inner.abandon(token, &mut out);
+            }
+        }
+        drop(old);
+        out.run();
+    }
+}
+
+impl<T: Operation + std::fmt::Debug, R> std::fmt::Debug for Submit<T, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submit")
+            .field("op", &self.op)
+            .field("pushed", &(self.op.is_none() && self.key != NO_KEY))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cancels one operation of a [`Submit`] or [`Multi`](super::Multi)
+/// future from elsewhere (another task, a timer): the future then
+/// resolves with `ECANCELED`, or with its result if it completed first.
+/// Before the push, the cancel follows the push at once. After the future
+/// is gone it does nothing. Single-threaded, like the driver.
+#[derive(Clone, Debug)]
+pub struct Canceller {
+    pub(super) driver: Weak<std::cell::RefCell<Inner>>,
+    pub(super) key: u32,
+    pub(super) gen: u32,
+    pub(super) _not_send: PhantomData<*const ()>,
+}
+
+impl Canceller {
+    /// Asks the kernel to cancel the operation (`IORING_OP_ASYNC_CANCEL`).
+    pub fn cancel(&self) {
+        let Some(inner) = self.driver.upgrade() else {
+            return;
+        };
+        let mut out = Deferred::default();
+        {
+            let Ok(mut inner) = inner.try_borrow_mut() else {
+                return;
+            };
+            let Some(e) = inner.entries.get_mut(self.key as usize) else {
+                return;
+            };
+            if e.gen != self.gen {
+                return;
+            }
+            let token = e.token;
+            match (&mut e.state, token) {
+                (State::Unpushed { cancel }, _) => *cancel = true,
+                (State::Waiting(_), Some(t)) => inner.cancel(t, &mut out),
+                (State::Stream { ended: false, .. }, Some(t)) => inner.cancel(t, &mut out),
+                _ => {}
+            }
+        }
+        out.run();
+    }
+}
