@@ -26,6 +26,20 @@ enum Kind {
     },
     Timeout,
     Cancel,
+    /// A futex wait: woken (0), the word differed (`EAGAIN`), or cancelled.
+    FutexWait,
+    /// A futex wake: how many it woke.
+    FutexWake,
+    /// `IORING_OP_PIPE`: 0, and two new fds.
+    Pipe,
+    /// `EPOLL_CTL_MOD` of an fd the epoll instance already has.
+    EpollCtl,
+    /// `epoll_wait` on an instance whose one fd is always readable: 1.
+    EpollWait,
+    /// An xattr set or get on the sandbox's temp file.
+    Xattr,
+    /// `waitid` on one of this program's own children.
+    Waitid,
 }
 
 struct Model {
@@ -59,8 +73,195 @@ impl Model {
                 r,
                 Ok(_) | Err(Errno::NOENT) | Err(Errno::ALREADY) | Err(Errno::CANCELED)
             ),
+            Kind::FutexWait => matches!(r, Ok(0) | Err(Errno::AGAIN) | Err(Errno::CANCELED)),
+            Kind::FutexWake | Kind::Xattr if r == Err(Errno::CANCELED) => true,
+            Kind::FutexWake => r.is_ok(),
+            Kind::Pipe | Kind::EpollCtl => matches!(r, Ok(0) | Err(Errno::CANCELED)),
+            Kind::EpollWait => matches!(r, Ok(1) | Err(Errno::CANCELED)),
+            // Set: 0. Get: the value's length, or ENODATA before any set.
+            // A filesystem without user xattrs: EOPNOTSUPP.
+            Kind::Xattr => matches!(
+                r,
+                Ok(0) | Ok(4) | Err(Errno::NODATA) | Err(Errno::OPNOTSUPP)
+            ),
+            // ECHILD: an earlier waitid reaped the same child.
+            Kind::Waitid => matches!(r, Ok(0) | Err(Errno::CHILD) | Err(Errno::CANCELED)),
         };
         assert!(ok, "{kind:?} completed with {r:?}");
+    }
+}
+
+/// What the sandboxed operations of [`ring_ops`] point to. Every pointer an
+/// entry holds goes into a box owned here, which lives until the ring has
+/// been drained and dropped.
+// Boxes inside the `Vec`s keep each pointee's address while the `Vec` grows
+// (the kernel holds those addresses), which clippy's `vec_box` misses.
+#[allow(clippy::vec_box)]
+struct Sandbox {
+    futex: Box<u32>,
+    /// A second ring that wakes futex waiters from outside the program, so
+    /// a wait stuck behind a drain or a chain cannot hang the run.
+    waker: IoUring,
+    pipes: Vec<Box<[i32; 2]>>,
+    epoll: rustix::fd::OwnedFd,
+    /// Readable for the whole run (one byte written, never read), and in
+    /// `epoll`'s interest list.
+    readable: (std::fs::File, std::fs::File),
+    epoll_event: Box<ring_core::types::EpollEvent>,
+    epoll_out: Vec<Box<[ring_core::types::EpollEvent; 2]>>,
+    file: (std::path::PathBuf, std::fs::File),
+    xattr_name: std::ffi::CString,
+    xattr_value: Box<[u8; 4]>,
+    xattr_out: Vec<Box<[u8; 16]>>,
+    children: Vec<std::process::Child>,
+    infos: Vec<Box<ring_core::types::Siginfo>>,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        use rustix::event::epoll;
+        use std::os::fd::AsFd;
+        let (r, w) = rustix::pipe::pipe().expect("pipe");
+        let (r, mut w) = (std::fs::File::from(r), std::fs::File::from(w));
+        w.write_all(b"x").expect("write");
+        let ep = epoll::create(epoll::CreateFlags::CLOEXEC).expect("epoll");
+        epoll::add(
+            &ep,
+            r.as_fd(),
+            epoll::EventData::new_u64(1),
+            epoll::EventFlags::IN,
+        )
+        .expect("epoll add");
+        let path = std::env::temp_dir().join(format!(
+            "ring-core-fuzz-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let file = std::fs::File::create(&path).expect("temp file");
+        Sandbox {
+            futex: Box::new(0),
+            waker: IoUring::new(2).expect("waker ring"),
+            pipes: Vec::new(),
+            epoll: ep,
+            readable: (r, w),
+            epoll_event: Box::new(ring_core::types::EpollEvent {
+                events: 0x001, // EPOLLIN
+                data: 2,
+            }),
+            epoll_out: Vec::new(),
+            file: (path, file),
+            xattr_name: std::ffi::CString::new("user.fuzz").expect("name"),
+            xattr_value: Box::new(*b"ring"),
+            xattr_out: Vec::new(),
+            children: Vec::new(),
+            infos: Vec::new(),
+        }
+    }
+
+    /// Wakes every waiter of the futex word, through the side ring.
+    fn wake_all(&mut self) {
+        let e = opcode::FutexWake::new(&*self.futex, u32::MAX >> 1).build();
+        // SAFETY: the entry points to `self.futex`, alive until `self` is
+        // dropped, after this wake has been reaped just below.
+        if unsafe { self.waker.submission().push(&e) }.is_ok() {
+            let _ = self.waker.submit_and_wait(1);
+            self.waker.completion().for_each(drop);
+        }
+    }
+
+    /// The entry for sandboxed op `op` (13..=15) with argument `arg`, and
+    /// what the model expects of it; `None` when the op is skipped.
+    fn entry(&mut self, op: u8, arg: u8) -> Option<(squeue::Entry, Kind)> {
+        use std::os::fd::AsRawFd;
+        Some(match (op, arg & 3) {
+            (13, 0) => (
+                opcode::FutexWait::new(&*self.futex, 0).build(),
+                Kind::FutexWait,
+            ),
+            (13, 1) => (
+                opcode::FutexWait::new(&*self.futex, 1).build(),
+                Kind::FutexWait,
+            ),
+            (13, _) => (
+                opcode::FutexWake::new(&*self.futex, u32::from(arg)).build(),
+                Kind::FutexWake,
+            ),
+            (14, 0 | 1) => {
+                self.pipes.push(Box::new([-1; 2]));
+                let fds: *mut [i32; 2] = &mut **self.pipes.last_mut()?;
+                (opcode::Pipe::new(fds).flags(0o2000000).build(), Kind::Pipe) // O_CLOEXEC
+            }
+            (14, 2) => (
+                opcode::EpollCtl::new(
+                    &self.epoll,
+                    self.readable.0.as_raw_fd(),
+                    3, // EPOLL_CTL_MOD
+                    &*self.epoll_event,
+                )
+                .build(),
+                Kind::EpollCtl,
+            ),
+            (14, _) => {
+                self.epoll_out.push(Box::default());
+                let out = self.epoll_out.last_mut()?.as_mut_ptr();
+                (
+                    opcode::EpollWait::new(&self.epoll, out, 2).build(),
+                    Kind::EpollWait,
+                )
+            }
+            (15, 0) => (
+                opcode::FsetXattr::new(
+                    self.file.1.as_raw_fd(),
+                    self.xattr_name.as_ptr(),
+                    self.xattr_value.as_ptr(),
+                    4,
+                )
+                .build(),
+                Kind::Xattr,
+            ),
+            (15, 1) => {
+                self.xattr_out.push(Box::new([0; 16]));
+                let out = self.xattr_out.last_mut()?.as_mut_ptr();
+                let e = opcode::FgetXattr::new(
+                    self.file.1.as_raw_fd(),
+                    self.xattr_name.as_ptr(),
+                    out,
+                    16,
+                );
+                (e.build(), Kind::Xattr)
+            }
+            _ => {
+                // At most three children per program: spawning is slow.
+                if self.children.len() >= 3 {
+                    return None;
+                }
+                let child = std::process::Command::new("true").spawn().ok()?;
+                let pid = child.id() as i32;
+                self.children.push(child);
+                self.infos.push(Box::default());
+                let info: *mut ring_core::types::Siginfo = &mut **self.infos.last_mut()?;
+                // P_PID, WEXITED.
+                (opcode::Waitid::new(1, pid, info, 4).build(), Kind::Waitid)
+            }
+        })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        use std::os::fd::FromRawFd;
+        for fds in &self.pipes {
+            for &fd in fds.iter().filter(|&&fd| fd >= 0) {
+                // SAFETY: the kernel created `fd` for this sandbox's PIPE op
+                // and nothing else owns it.
+                drop(unsafe { rustix::fd::OwnedFd::from_raw_fd(fd) });
+            }
+        }
+        for child in &mut self.children {
+            // Reaps what a waitid did not (a cancelled one); ECHILD otherwise.
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(&self.file.0);
     }
 }
 
@@ -80,14 +281,16 @@ pub fn ring_ops(data: &[u8]) {
         seen: HashMap::new(),
         optional: std::collections::HashSet::new(),
     };
+    let mut sandbox: Option<Sandbox> = None;
     let mut chain_has_skip = false;
     let mut next_ud = 1u64;
     let mut timeouts: Vec<u64> = Vec::new();
     let mut linking = false;
     let mut skip_used = false;
     let push = |ring: &mut IoUring, e: squeue::Entry, model: &mut Model| -> bool {
-        // SAFETY: entries point only to `ts_short`, which lives until the
-        // end of this function, after every completion has been reaped.
+        // SAFETY: entries point only to `ts_short` and into `sandbox`'s
+        // boxes, which live until the end of this function, after every
+        // completion has been reaped and the ring dropped.
         let pushed = unsafe { ring.submission().push(&e) }.is_ok();
         if !pushed {
             // Queue full: submit and reap, then retry once.
@@ -175,6 +378,16 @@ pub fn ring_ops(data: &[u8]) {
                 }
                 None
             }
+            13..=15 => {
+                let sb = sandbox.get_or_insert_with(Sandbox::new);
+                match sb.entry(op, arg) {
+                    Some((e, kind)) => {
+                        model.kinds.insert(ud, kind);
+                        Some(e)
+                    }
+                    None => None,
+                }
+            }
             _ => {
                 // A burst of NOPs far past the CQ size, without reaping.
                 for _ in 0..(8 * usize::from(arg + 1)) {
@@ -253,6 +466,11 @@ pub fn ring_ops(data: &[u8]) {
             Instant::now() < deadline,
             "lost completions: {done} of {must}"
         );
+        if let Some(sb) = sandbox.as_mut() {
+            // Futex waiters get a wake on every pass: one may be submitted
+            // only after an earlier wake.
+            sb.wake_all();
+        }
         match ring
             .submitter()
             .submit_and_wait_timeout(1, Duration::from_millis(50))
@@ -268,6 +486,7 @@ pub fn ring_ops(data: &[u8]) {
     );
     drop(ring);
     drop(ts_short);
+    drop(sandbox);
 }
 
 /// `buf_ring`: provide / consume (real receives pick buffers) / recycle /
