@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
     self, EpollCtl, EpollWait, FutexWait, FutexWaitv, FutexWake, GetXattr, InstallFixed, Pipe,
-    Read, ReadMulti, Ring, SetXattr, SharedFd, Store, Waitid,
+    Read, ReadMulti, ReadvFixed, Ring, SetXattr, SharedFd, Store, Waitid, WritevFixed,
 };
 use ring_core::{opcode, Errno};
 
@@ -365,6 +365,48 @@ fn install_fixed_gives_an_owned_descriptor_of_the_slot() {
     let mut other = Ring::new(8).unwrap();
     let _other_files = owned::Files::register(other.raw(), 2).unwrap();
     match other.push(InstallFixed::new(&fixed)) {
+        Err(owned::PushError::WrongRing(_)) => {}
+        r => panic!("expected WrongRing, got {r:?}"),
+    }
+    std::fs::remove_file(path).unwrap();
+}
+
+/// A vectored write of two ranges of a registered buffer puts them in the
+/// file in order; a vectored read fills a range of it from the file. A
+/// range outside the buffer is refused before anything is pushed, and a
+/// buffer of another ring's pool is refused at push.
+#[test]
+fn readv_and_writev_fixed_use_ranges_of_the_registered_buffer() {
+    let mut ring = Ring::new(8).unwrap();
+    if !supported(&ring, opcode::ReadvFixed::CODE, "READV_FIXED") {
+        return;
+    }
+    let pool = owned::FixedBufs::register(ring.raw(), 2, 64).unwrap();
+    let mut buf = pool.take().unwrap();
+    buf[..6].copy_from_slice(b"abcdef");
+    let (path, file) = common::temp_file("owned-vfixed");
+    let file = SharedFd::new(file);
+    ring.push(WritevFixed::new(&file, buf, &[3..6, 0..3]).unwrap())
+        .unwrap();
+    let mut c = one(&mut ring);
+    assert_eq!(c.result(), Ok(6));
+    assert_eq!(std::fs::read(&path).unwrap(), b"defabc");
+    let buf = c.take_op::<WritevFixed>().unwrap().into_buf();
+
+    ring.push(ReadvFixed::new(&file, buf, &[40..43, 32..35]).unwrap())
+        .unwrap();
+    let mut c = one(&mut ring);
+    assert_eq!(c.result(), Ok(6));
+    let buf = c.take_op::<ReadvFixed>().unwrap().into_buf();
+    assert_eq!(&buf[32..35], b"abc");
+    assert_eq!(&buf[40..43], b"def");
+
+    let err = ReadvFixed::new(&file, buf, &[0..2, 60..65]).unwrap_err();
+    assert!(err.to_string().contains("outside its buffer"), "{err}");
+
+    let other = Ring::new(8).unwrap();
+    let other_pool = owned::FixedBufs::register(other.raw(), 1, 64).unwrap();
+    match ring.push(WritevFixed::new(&file, other_pool.take().unwrap(), &[0..2, 2..4]).unwrap()) {
         Err(owned::PushError::WrongRing(_)) => {}
         r => panic!("expected WrongRing, got {r:?}"),
     }

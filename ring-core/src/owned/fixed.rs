@@ -175,7 +175,7 @@ impl FixedBuf {
         self.pool.ring_id
     }
 
-    fn ptr(&self) -> *mut u8 {
+    pub(super) fn ptr(&self) -> *mut u8 {
         self.pool.ptrs[usize::from(self.index)]
     }
 }
