@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use ring_core::owned::{
     self, Bind, Fadvise, Fallocate, Fsync, Ftruncate, Link, Listen, Message, MsgRing, Open2,
-    PollAdd, PollRemove, PushError, Read, Rename, Ring, RingHandle, SendMsgZc, SharedFd, Socket,
-    Splice, Statx, Store, Symlink, SyncFileRange, Tee, Timeout, TimeoutRemove,
+    PollAdd, PollRemove, ProvideBuffers, ProvidedBufs, PushError, Read, RemoveBuffers, Rename,
+    Ring, RingHandle, SendMsgZc, SharedFd, Socket, Splice, Statx, Store, Symlink, SyncFileRange,
+    Tee, Timeout, TimeoutRemove,
 };
 use ring_core::Errno;
 
@@ -489,5 +490,83 @@ fn symlink_and_link_make_names() {
     assert_eq!(one(&mut ring).result(), Err(Errno::EXIST));
     for p in [file, sym, hard] {
         std::fs::remove_file(p).unwrap();
+    }
+}
+
+/// Provided buffers reach the kernel: removing the group takes back as
+/// many as were provided, and a second removal finds none. A group is
+/// provided once.
+#[test]
+fn provided_buffers_are_counted_back_by_remove() {
+    let mut ring = Ring::new(8).unwrap();
+    let group = ProvidedBufs::new(ring.id(), 9, 4, 64).unwrap();
+    let provide = ProvideBuffers::new(&group).unwrap();
+    assert!(
+        ProvideBuffers::new(&group).is_ok(),
+        "not provided until pushed"
+    );
+    ring.push(provide).unwrap();
+    assert!(ProvideBuffers::new(&group).is_err(), "provided once");
+    assert_eq!(one(&mut ring).result(), Ok(0));
+    ring.push(RemoveBuffers::new(&group)).unwrap();
+    assert_eq!(
+        one(&mut ring).result(),
+        Ok(4),
+        "all four were with the kernel"
+    );
+    ring.push(RemoveBuffers::new(&group)).unwrap();
+    assert_eq!(one(&mut ring).result(), Ok(0), "none left");
+    assert!(ProvidedBufs::new(ring.id(), 9, 0, 64).is_err());
+}
+
+/// What keeps a buffer completion's id meaningful: the kernel keeps legacy
+/// groups and buffer rings apart. Providing into (or removing from) a
+/// buffer ring's group is refused and the ring keeps working; a buffer ring
+/// cannot be registered where provided buffers are. And a group of one ring
+/// is refused on another.
+#[test]
+fn provided_groups_and_buffer_rings_stay_apart() {
+    let mut ring = Ring::new(8).unwrap();
+    let bufs = std::rc::Rc::new(
+        ring_core::buf_ring::BufRing::builder(10, 4, 64)
+            .build(ring.raw())
+            .unwrap(),
+    );
+    let legacy = ProvidedBufs::new(ring.id(), 10, 2, 64).unwrap();
+    ring.push(ProvideBuffers::new(&legacy).unwrap()).unwrap();
+    assert_eq!(one(&mut ring).result(), Err(Errno::INVAL));
+    ring.push(RemoveBuffers::new(&legacy)).unwrap();
+    assert_eq!(one(&mut ring).result(), Err(Errno::INVAL));
+    let (mut client, server) = common::connected_pair();
+    ring.push(owned::RecvMulti::new(server, bufs.clone()).once())
+        .unwrap();
+    client.write_all(b"ring").unwrap();
+    let mut c = one(&mut ring);
+    assert_eq!(&*c.take_buf().expect("a buffer of the ring"), b"ring");
+
+    let other = ProvidedBufs::new(ring.id(), 11, 2, 64).unwrap();
+    ring.push(ProvideBuffers::new(&other).unwrap()).unwrap();
+    assert_eq!(one(&mut ring).result(), Ok(0));
+    assert!(
+        ring_core::buf_ring::BufRing::builder(11, 4, 64)
+            .build(ring.raw())
+            .is_err(),
+        "no buffer ring over provided buffers"
+    );
+
+    let ring_y = Ring::new(8).unwrap();
+    let mut ring_x = Ring::new(8).unwrap();
+    let of_y = ProvidedBufs::new(ring_y.id(), 12, 2, 64).unwrap();
+    match ring_x.push(ProvideBuffers::new(&of_y).unwrap()) {
+        Err(PushError::WrongRing(_)) => {}
+        r => panic!("expected WrongRing, got {r:?}"),
+    }
+    assert!(
+        ProvideBuffers::new(&of_y).is_ok(),
+        "a refused provide leaves the group unprovided (and freed on drop)"
+    );
+    match ring_x.push(RemoveBuffers::new(&of_y)) {
+        Err(PushError::WrongRing(_)) => {}
+        r => panic!("expected WrongRing, got {r:?}"),
     }
 }
