@@ -4,9 +4,11 @@
 //!
 //! Invariants owned here:
 //! - an operation names a descriptor only through a [`Target`] it owns: a
-//!   [`SharedFd`] (a share of an [`OwnedFd`], closed when the last share
-//!   drops) or a [`FixedFile`] (a share of a slot in a ring's registered
-//!   file table, emptied when the last share drops). Since the operation
+//!   share of an [`OwnedFd`] ([`SharedFd`], closed when the last share
+//!   drops) or of a slot in a ring's registered file table ([`FixedFile`],
+//!   emptied when the last share drops). Both are one `Arc` of the same
+//!   type, held as a raw pointer, so a target is one pointer whose drop
+//!   passes only that pointer. Since the operation
 //!   keeps its share until the ring hands it back, the number or the slot
 //!   it submitted cannot be closed and reused for another file while the
 //!   kernel may still resolve it (a linked operation or one on an io-wq
@@ -18,10 +20,9 @@
 //!   [`OwnedFd`]s given up to a `SharedFd`, or from the table's own
 //!   allocation.
 
-use std::cell::RefCell;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
 use crate::types;
 use crate::{Error, IoUring, RingId};
@@ -47,12 +48,21 @@ use crate::{Error, IoUring, RingId};
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
-pub struct SharedFd(Arc<OwnedFd>);
+pub struct SharedFd(Target);
+
+/// What a [`Target`] shares: one allocation for either kind, so that an
+/// operation carries a single pointer and a typed ring's operations stay
+/// as small as with a bare number.
+#[derive(Debug)]
+enum Handle {
+    Fd(OwnedFd),
+    Fixed(Slot),
+}
 
 impl SharedFd {
     /// Takes ownership of `fd` (a `File`, a socket, an `OwnedFd`, ...).
     pub fn new(fd: impl Into<OwnedFd>) -> Self {
-        SharedFd(Arc::new(fd.into()))
+        SharedFd(Target::new(Handle::Fd(fd.into())))
     }
 
     /// A new descriptor for the same open file as `fd`
@@ -64,7 +74,19 @@ impl SharedFd {
     /// The descriptor back, if this is the last share (no operation holds
     /// it any more); otherwise the share, unchanged.
     pub fn try_unwrap(self) -> Result<OwnedFd, Self> {
-        Arc::try_unwrap(self.0).map_err(SharedFd)
+        match Arc::try_unwrap(self.0.into_arc()) {
+            Ok(Handle::Fd(fd)) => Ok(fd),
+            // A SharedFd is only ever made around `Handle::Fd`.
+            Ok(Handle::Fixed(slot)) => Err(SharedFd(Target::new(Handle::Fixed(slot)))),
+            Err(shared) => Err(SharedFd(Target::from_arc(shared))),
+        }
+    }
+
+    fn fd(&self) -> &OwnedFd {
+        match self.0.handle() {
+            Handle::Fd(fd) => fd,
+            Handle::Fixed(_) => unreachable!("a SharedFd always holds a descriptor"),
+        }
     }
 }
 
@@ -76,13 +98,13 @@ impl<T: Into<OwnedFd>> From<T> for SharedFd {
 
 impl AsFd for SharedFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
+        self.fd().as_fd()
     }
 }
 
 impl AsRawFd for SharedFd {
     fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
+        self.fd().as_raw_fd()
     }
 }
 
@@ -116,15 +138,17 @@ impl AsRawFd for SharedFd {
 /// ring.submitter().register_files(&[Some(other.as_fd())]).unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct Files(Rc<Table>);
+pub struct Files(Arc<Table>);
 
-/// The shared state of a [`Files`] table.
+/// The shared state of a [`Files`] table. Behind an `Arc` and a `Mutex`
+/// (taken only to fill or empty a slot, never per operation) so that its
+/// handles, like [`SharedFd`]s, may go to other threads.
 struct Table {
     /// A duplicate of the ring fd: slots are emptied through it, even
     /// after the ring itself has been dropped.
     ring_fd: OwnedFd,
     ring_id: RingId,
-    free: RefCell<Vec<u32>>,
+    free: Mutex<Vec<u32>>,
     size: u32,
 }
 
@@ -148,10 +172,10 @@ impl Files {
                 errno: rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::BADF),
             })?;
         ring.submitter().register_files_sparse(slots)?;
-        Ok(Files(Rc::new(Table {
+        Ok(Files(Arc::new(Table {
             ring_fd,
             ring_id: ring.id(),
-            free: RefCell::new((0..slots).rev().collect()),
+            free: Mutex::new((0..slots).rev().collect()),
             size: slots,
         })))
     }
@@ -164,24 +188,23 @@ impl Files {
     pub fn install(&self, fd: &impl AsFd) -> Result<FixedFile, Error> {
         let index = self
             .0
-            .free
-            .borrow_mut()
+            .free_list()
             .pop()
             .ok_or(Error::InvalidArgument("the file table is full"))?;
         let fds = [fd.as_fd().as_raw_fd()];
         if let Err(e) = self.0.update(index, &fds) {
-            self.0.free.borrow_mut().push(index);
+            self.0.free_list().push(index);
             return Err(e);
         }
-        Ok(FixedFile(Rc::new(Slot {
+        Ok(FixedFile(Target::new(Handle::Fixed(Slot {
             table: self.0.clone(),
             index,
-        })))
+        }))))
     }
 
     /// Slots not filled.
     pub fn available(&self) -> usize {
-        self.0.free.borrow().len()
+        self.0.free_list().len()
     }
 
     /// The number of slots.
@@ -196,6 +219,13 @@ impl Files {
 }
 
 impl Table {
+    /// The free slots. A panic while the lock was held cannot leave the
+    /// list inconsistent (each change is one push or pop), so a poisoned
+    /// lock is taken as it is.
+    fn free_list(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// `IORING_REGISTER_FILES_UPDATE` of slots from `index` on.
     fn update(&self, index: u32, fds: &[RawFd]) -> Result<(), Error> {
         let mut update = rustix::io_uring::io_uring_files_update::default();
@@ -224,7 +254,7 @@ impl std::fmt::Debug for Table {
         f.debug_struct("Files")
             .field("ring", &self.ring_id)
             .field("size", &self.size)
-            .field("available", &self.free.borrow().len())
+            .field("available", &self.free_list().len())
             .finish()
     }
 }
@@ -239,22 +269,29 @@ impl std::fmt::Debug for Table {
 /// pushing an operation that uses it on another ring is refused
 /// ([`PushError::WrongRing`](super::PushError::WrongRing)).
 #[derive(Clone, Debug)]
-pub struct FixedFile(Rc<Slot>);
+pub struct FixedFile(Target);
 
 struct Slot {
-    table: Rc<Table>,
+    table: Arc<Table>,
     index: u32,
 }
 
 impl FixedFile {
+    fn slot(&self) -> &Slot {
+        match self.0.handle() {
+            Handle::Fixed(slot) => slot,
+            Handle::Fd(_) => unreachable!("a FixedFile always holds a slot"),
+        }
+    }
+
     /// The slot's index in the table.
     pub fn index(&self) -> u32 {
-        self.0.index
+        self.slot().index
     }
 
     /// The ring whose table holds the slot.
     pub fn ring_id(&self) -> RingId {
-        self.0.table.ring_id
+        self.slot().table.ring_id
     }
 }
 
@@ -265,7 +302,7 @@ impl Drop for Slot {
         // can be handed out again. If the kernel refuses (the table was
         // unregistered behind our back) the slot is empty anyway.
         let _ = self.table.update(self.index, &[-1]);
-        self.table.free.borrow_mut().push(self.index);
+        self.table.free_list().push(self.index);
     }
 }
 
@@ -279,7 +316,7 @@ impl std::fmt::Debug for Slot {
 }
 
 /// The file an operation acts on: a share of a descriptor or of a
-/// registered slot. Constructors take `impl Into<Target>`: a `&SharedFd`,
+/// registered slot (one pointer). Constructors take `impl Into<Target>`: a `&SharedFd`,
 /// a `&FixedFile`, either by value, or anything that becomes an
 /// [`OwnedFd`] (a `File`, a `TcpStream`, ...) by value.
 ///
@@ -310,22 +347,65 @@ impl std::fmt::Debug for Slot {
 /// let mut ring = Ring::new(8).unwrap();
 /// ring.push(Read::new(Fixed(0), vec![0u8; 8])).unwrap();
 /// ```
-#[derive(Clone, Debug)]
-pub enum Target {
-    /// A descriptor in the process's table.
-    Fd(SharedFd),
-    /// A slot of a ring's registered file table.
-    Fixed(FixedFile),
+pub struct Target {
+    /// From `Arc::into_raw`: this value owns one strong count.
+    ptr: NonNull<Handle>,
+}
+
+// SAFETY: a `Target` is an `Arc<Handle>` in raw form, and `Handle` (an
+// `OwnedFd`, or a slot whose table is behind `Arc` + `Mutex`) is `Send` and
+// `Sync`, so sharing and sending it is as sound as for the `Arc`.
+unsafe impl Send for Target {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Target {}
+
+/// Gives back one strong count of a `Target`'s `Arc`. Out of line, and
+/// taking the pointer by value: an operation's drop then only passes a
+/// scalar, and a typed ring's completions of other operations need not
+/// keep a copy of the operation in memory for it (an `Arc` field, whose
+/// drop takes `&mut self`, cost the NOP path 30 instructions).
+#[inline(never)]
+fn release(ptr: NonNull<Handle>) {
+    // SAFETY: `ptr` came from `Arc::into_raw` and the `Target` being dropped
+    // owned one strong count of it, given up here exactly once.
+    drop(unsafe { Arc::from_raw(ptr.as_ptr()) });
 }
 
 impl Target {
+    fn new(handle: Handle) -> Self {
+        Self::from_arc(Arc::new(handle))
+    }
+
+    fn from_arc(arc: Arc<Handle>) -> Self {
+        let ptr = Arc::into_raw(arc).cast_mut();
+        // `Arc::into_raw` never returns null.
+        Target {
+            ptr: NonNull::new(ptr).expect("Arc::into_raw is non-null"),
+        }
+    }
+
+    fn into_arc(self) -> Arc<Handle> {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        // SAFETY: `ptr` came from `Arc::into_raw`; `self` owned one strong
+        // count and was forgotten, so the count moves to the new `Arc`.
+        unsafe { Arc::from_raw(ptr.as_ptr()) }
+    }
+
+    #[inline]
+    fn handle(&self) -> &Handle {
+        // SAFETY: `self` owns a strong count, so the allocation lives at
+        // least as long as this borrow of `self`.
+        unsafe { self.ptr.as_ref() }
+    }
+
     /// What the entry names: the descriptor's number or the slot's index.
     /// Valid as long as `self` lives.
     #[inline]
     pub(crate) fn raw(&self) -> types::Target {
-        match self {
-            Target::Fd(fd) => types::Target::Fd(fd.as_raw_fd()),
-            Target::Fixed(f) => types::Target::Fixed(f.index()),
+        match self.handle() {
+            Handle::Fd(fd) => types::Target::Fd(fd.as_raw_fd()),
+            Handle::Fixed(slot) => types::Target::Fixed(slot.index),
         }
     }
 
@@ -333,39 +413,68 @@ impl Target {
     /// descriptor on any, a registered slot only on its table's ring.
     #[inline]
     pub(crate) fn usable_on(&self, ring: RingId) -> bool {
-        match self {
-            Target::Fd(_) => true,
-            Target::Fixed(f) => f.ring_id() == ring,
+        match self.handle() {
+            Handle::Fd(_) => true,
+            Handle::Fixed(slot) => slot.table.ring_id == ring,
         }
+    }
+
+    /// Whether this is a registered slot rather than a descriptor.
+    pub fn is_fixed(&self) -> bool {
+        matches!(self.handle(), Handle::Fixed(_))
+    }
+}
+
+impl Clone for Target {
+    #[inline]
+    fn clone(&self) -> Self {
+        // SAFETY: `ptr` came from `Arc::into_raw` and is live (`self` owns a
+        // count); the new `Target` owns the count added here.
+        unsafe { Arc::increment_strong_count(self.ptr.as_ptr()) };
+        Target { ptr: self.ptr }
+    }
+}
+
+impl Drop for Target {
+    #[inline]
+    fn drop(&mut self) {
+        release(self.ptr);
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.handle().fmt(f)
     }
 }
 
 impl From<&SharedFd> for Target {
+    #[inline]
     fn from(fd: &SharedFd) -> Self {
-        Target::Fd(fd.clone())
+        fd.0.clone()
     }
 }
 
 impl From<SharedFd> for Target {
     fn from(fd: SharedFd) -> Self {
-        Target::Fd(fd)
+        fd.0
     }
 }
 
 impl From<&FixedFile> for Target {
     fn from(f: &FixedFile) -> Self {
-        Target::Fixed(f.clone())
+        f.0.clone()
     }
 }
 
 impl From<FixedFile> for Target {
     fn from(f: FixedFile) -> Self {
-        Target::Fixed(f)
+        f.0
     }
 }
 
 impl<T: Into<OwnedFd>> From<T> for Target {
     fn from(fd: T) -> Self {
-        Target::Fd(SharedFd::new(fd))
+        SharedFd::new(fd).0
     }
 }
