@@ -1,7 +1,8 @@
 //! The connection state machine, sans I/O: bytes received go in, bytes to
 //! send and a close decision come out. It holds no fd and no ring; the I/O
-//! loop (`server.rs`) moves bytes between it and the socket, and the fuzzer
-//! drives it directly.
+//! loop (`worker/`) moves bytes between it and the socket, asking it one
+//! question after every event ([`Conn::next`]), and the fuzzer drives it
+//! directly.
 //!
 //! Invariants:
 //! - responses come out in request order, exactly one per request, until the
@@ -95,6 +96,37 @@ enum State {
     },
     /// No more input is processed.
     Closing(CloseMode),
+    /// The connection broke (reset, failed send): close without sending
+    /// anything more.
+    Aborted,
+}
+
+/// What the I/O loop should do next with a connection: the one question it
+/// asks ([`Conn::next`]) after every event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Output waits and none is in flight: take it
+    /// ([`take_output`](Conn::take_output)), send it, then
+    /// [`resume`](Conn::resume) and ask again. `read`: keep receiving.
+    Send {
+        /// Keep receiving meanwhile.
+        read: bool,
+    },
+    /// A handler call that may block waits: take it
+    /// ([`take_call`](Conn::take_call)) and run it off the I/O thread.
+    Call {
+        /// Keep receiving meanwhile.
+        read: bool,
+    },
+    /// Everything is sent and the close lingers: shut down the write side,
+    /// [`start_linger`](Conn::start_linger), and keep receiving (the input
+    /// is discarded) until the peer's EOF or the linger deadline.
+    ShutdownWrite,
+    /// Close the socket: everything is sent, or the connection broke.
+    Close,
+    /// Nothing to send: keep receiving (`true`) or pause receiving
+    /// (`false`: output backlog, or a send still in flight before a close).
+    Read(bool),
 }
 
 /// One HTTP/1.1 connection's protocol state.
@@ -113,6 +145,8 @@ pub struct Conn {
     peer_closed: bool,
     /// Input processing stopped at the output limit with input left over.
     paused: bool,
+    /// Output taken by the I/O loop and not yet reported sent.
+    output_in_flight: bool,
     /// Requests answered.
     pub requests: u64,
 }
@@ -130,8 +164,39 @@ impl Conn {
             shutting_down: false,
             peer_closed: false,
             paused: false,
+            output_in_flight: false,
             requests: 0,
         }
+    }
+
+    /// The one question the I/O loop asks: what to do next. See [`Next`].
+    pub fn next(&self, limits: &Limits) -> Next {
+        if self.state == State::Aborted {
+            return Next::Close;
+        }
+        let read = self.wants_read(limits);
+        if !self.out.is_empty() && !self.output_in_flight {
+            return Next::Send { read };
+        }
+        if self.call_pending() {
+            return Next::Call { read };
+        }
+        if self.output_in_flight || !self.out.is_empty() {
+            return Next::Read(read);
+        }
+        match self.state {
+            State::Closing(CloseMode::Clean) => Next::Close,
+            State::Closing(CloseMode::Linger) if self.linger_deadline.is_none() => {
+                Next::ShutdownWrite
+            }
+            _ => Next::Read(read),
+        }
+    }
+
+    /// The output taken with [`take_output`](Self::take_output) has been
+    /// sent in full.
+    pub fn on_sent(&mut self) {
+        self.output_in_flight = false;
     }
 
     /// A connection refused because the server is at its connection limit:
@@ -151,6 +216,9 @@ impl Conn {
 
     /// Feeds received bytes.
     pub fn on_data(&mut self, data: &[u8], now: u64, limits: &Limits, handler: &dyn Handler) {
+        if self.state == State::Aborted {
+            return;
+        }
         self.last_activity = now;
         if let State::Closing(mode) = self.state {
             // Draining: input is discarded. Bytes after a clean-close
@@ -260,7 +328,7 @@ impl Conn {
                         }
                     }
                 }
-                State::Closing(_) | State::Calling { .. } => break,
+                State::Closing(_) | State::Calling { .. } | State::Aborted => break,
             }
         }
         pos
@@ -393,9 +461,9 @@ impl Conn {
     /// The connection is broken (reset, failed send): close without
     /// answering anything more.
     pub fn abort(&mut self) {
-        self.state = State::Closing(CloseMode::Clean);
+        self.state = State::Aborted;
         self.inbuf = Vec::new();
-        self.linger_deadline = None;
+        self.out.clear();
     }
 
     /// After the peer's EOF: close once nothing that arrived is left to
@@ -405,7 +473,7 @@ impl Conn {
             return;
         }
         match self.state {
-            State::Calling { .. } => {}
+            State::Calling { .. } | State::Aborted => {}
             State::Closing(_) => {
                 // Nothing more will arrive, so nothing can turn the close
                 // into a reset: no need to linger.
@@ -479,7 +547,7 @@ impl Conn {
                     self.state = State::Closing(CloseMode::Clean);
                 }
             }
-            State::Closing(CloseMode::Clean) => {}
+            State::Closing(CloseMode::Clean) | State::Aborted => {}
             // The handler's time is not the client's: no 408 while waiting.
             State::Calling { .. } => {}
             _ => {
@@ -529,12 +597,13 @@ impl Conn {
     pub fn take_output(&mut self, dst: &mut Vec<u8>) {
         debug_assert!(dst.is_empty());
         std::mem::swap(&mut self.out, dst);
+        self.output_in_flight = !dst.is_empty();
     }
 
     /// Processes input held back while output was pending (call after the
     /// output has been taken).
     pub fn resume(&mut self, now: u64, limits: &Limits, handler: &dyn Handler) {
-        if !self.inbuf.is_empty() && !matches!(self.state, State::Closing(_)) {
+        if !self.inbuf.is_empty() && !matches!(self.state, State::Closing(_) | State::Aborted) {
             self.process_buffered(now, limits, handler);
         }
         self.settle_eof();
@@ -547,7 +616,7 @@ impl Conn {
             return false;
         }
         match self.state {
-            State::Closing(CloseMode::Clean) => false,
+            State::Closing(CloseMode::Clean) | State::Aborted => false,
             State::Closing(CloseMode::Linger) => true,
             // Keep reading behind a pending call (pipelined input), up to a
             // head's worth.
@@ -560,6 +629,7 @@ impl Conn {
     pub fn close_mode(&self) -> Option<CloseMode> {
         match self.state {
             State::Closing(mode) => Some(mode),
+            State::Aborted => Some(CloseMode::Clean),
             _ => None,
         }
     }
@@ -676,6 +746,41 @@ mod tests {
         }
         assert_eq!(total, 10);
         assert!(c.wants_read(&limits));
+    }
+
+    #[test]
+    fn next_walks_send_then_close() {
+        let limits = Limits::default();
+        let mut c = Conn::new(0);
+        assert_eq!(c.next(&limits), Next::Read(true));
+        c.on_data(
+            b"POST /1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            0,
+            &limits,
+            &fibonacci,
+        );
+        assert_eq!(c.next(&limits), Next::Send { read: false });
+        let mut out = Vec::new();
+        c.take_output(&mut out);
+        // Sent but not confirmed: no close yet.
+        assert_eq!(c.next(&limits), Next::Read(false));
+        c.on_sent();
+        assert_eq!(c.next(&limits), Next::Close);
+    }
+
+    #[test]
+    fn next_lingers_after_an_error_and_closes_on_abort() {
+        let limits = Limits::default();
+        let mut c = Conn::new(0);
+        c.on_data(b"BAD\r\n\r\n", 0, &limits, &fibonacci);
+        let mut out = Vec::new();
+        c.take_output(&mut out);
+        c.on_sent();
+        assert_eq!(c.next(&limits), Next::ShutdownWrite);
+        c.start_linger(0, &limits);
+        assert_eq!(c.next(&limits), Next::Read(true));
+        c.abort();
+        assert_eq!(c.next(&limits), Next::Close);
     }
 
     #[test]

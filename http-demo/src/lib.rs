@@ -5,8 +5,9 @@
 //! - [`parse`]: pure request parsing (httparse), bytes in → a request head,
 //!   "need more", or a typed error with its status;
 //! - [`conn`]: the sans-IO connection state machine, bytes in → bytes to
-//!   send and a close decision; no fd, no ring;
-//! - [`server`]: the I/O loop, the only code that touches ring-core.
+//!   send and what to do next ([`conn::Next`]); no fd, no ring;
+//! - the worker (private, `worker/`): the I/O loop, the only code that
+//!   touches ring-core; [`server`] starts one per thread.
 //!
 //! ```no_run
 //! use http_demo::{Config, Server};

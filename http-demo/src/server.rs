@@ -1,5 +1,5 @@
 //! The server: binds one SO_REUSEPORT listener per thread, starts one
-//! worker (`worker.rs`, the I/O loop) per listener, and stops them all
+//! worker (`worker/`, the I/O loop) per listener, and stops them all
 //! gracefully on request.
 
 use std::net::{IpAddr, SocketAddr};
