@@ -149,8 +149,14 @@ impl Server {
     /// As [`bind`](Self::bind), with a shared handler.
     pub fn bind_arc(config: Config, handler: Arc<dyn Handler>) -> Result<Server, ServerError> {
         config.validate().map_err(ServerError::Config)?;
-        // Fail early and clearly where io_uring is unavailable.
-        drop(IoUring::new(2)?);
+        // Fail early and clearly where io_uring is unavailable. The probe
+        // ring is made and dropped on a thread of its own: the kernel's
+        // teardown of a ring sends task work (TWA_SIGNAL) to the task that
+        // created it, which makes a blocking socket call with a timeout on
+        // the caller's thread fail with EINTR moments later. A thread that
+        // has exited gets none.
+        std::thread::scope(|s| s.spawn(|| IoUring::new(2).map(drop)).join())
+            .map_err(|_| ServerError::WorkerPanicked)??;
         let mut listeners = Vec::with_capacity(config.threads);
         let mut addr = SocketAddr::new(config.addr, config.port);
         // Held until the listeners are bound: a bound, non-listening socket
