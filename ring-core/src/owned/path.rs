@@ -23,6 +23,9 @@ const AT_EMPTY_PATH: u32 = 0x1000;
 /// `STATX_BASIC_STATS`.
 const STATX_BASIC_STATS: u32 = 0x7ff;
 
+// The kernel writes a whole `struct statx` (256 bytes) into the buffer.
+const _: () = assert!(std::mem::size_of::<StatxBuf>() == 256);
+
 /// File status (`statx(2)`) of a path or of an open file, into a buffer the
 /// operation owns; [`statx`](Self::statx) reads it once the operation is
 /// back.
