@@ -38,6 +38,32 @@ const MESSAGE_BIT: u64 = 1 << 63;
 /// A ring that can receive [`MsgRing`] messages: a duplicate of an owned
 /// [`Ring`]'s fd. Cheap to clone and `Send`, so another thread's ring can
 /// message this one.
+///
+/// ```
+/// use ring_core::owned::{Message, MsgRing, Ring, RingHandle};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut target = Ring::new(8)?;
+/// let handle = RingHandle::of(&target)?;
+/// let sender = std::thread::spawn(move || -> std::io::Result<()> {
+///     let mut ring = Ring::new(8)?;
+///     ring.push(MsgRing::new(&handle, 7, 0)?)?;
+///     ring.submit_and_wait(1)?;
+///     Ok(())
+/// });
+/// sender.join().unwrap()?;
+/// target.submit_and_wait(1)?;
+/// let c = target.completions().next().unwrap();
+/// assert_eq!(c.message(), Some(Message { value: 7, res: 0 }));
+/// # Ok(()) }
+/// ```
+///
+/// Only an owned ring gives a handle: a raw ring's owner may read
+/// `user_data` as a pointer, so safe code must not post into it.
+///
+/// ```compile_fail
+/// let raw = ring_core::IoUring::new(8).unwrap();
+/// let handle = ring_core::owned::RingHandle::of(&raw).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct RingHandle {
     fd: Arc<OwnedFd>,
