@@ -16,7 +16,7 @@ use rustix::io_uring::{io_uring_params, IoringRegisterOp, IoringSetupFlags};
 use crate::opcode::CancelBy;
 use crate::setup::{map_regions, Regions};
 use crate::types::{Target, Timespec};
-use crate::{register, sys, Error, IoUring, Params, Submitter};
+use crate::{cqueue, register, squeue, sys, Error, IoUring, Params, Submitter};
 
 /// `IORING_REGISTER_ZCRX_IFQ` (Linux 6.15).
 const REGISTER_ZCRX_IFQ: u32 = 32;
@@ -396,9 +396,9 @@ impl Submitter<'_> {
     /// The cloned buffers are the same memory as `src`'s: the contract of
     /// [`register_buffers`](Self::register_buffers) now holds for this ring
     /// too, so the memory must outlive both registrations.
-    pub unsafe fn register_clone_buffers(
+    pub unsafe fn register_clone_buffers<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
         &self,
-        src: &IoUring,
+        src: &IoUring<S, C>,
         src_off: u32,
         dst_off: u32,
         nr: u32,
@@ -526,7 +526,7 @@ impl Submitter<'_> {
     }
 }
 
-impl IoUring {
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
     /// Resizes the SQ and CQ rings in place (`IORING_REGISTER_RESIZE_RINGS`,
     /// Linux 6.13), keeping the entries in them: published but unsubmitted
     /// SQEs and unreaped CQEs move to the new rings. `cq_entries` 0 means

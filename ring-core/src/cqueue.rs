@@ -148,6 +148,29 @@ pub struct Entry32 {
 
 const _: () = assert!(core::mem::size_of::<Entry32>() == 32);
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Entry {}
+    impl Sealed for super::Entry32 {}
+}
+
+/// The CQE size of a ring, as a type: [`Entry`] (16 bytes) or [`Entry32`]
+/// (rings set up with `CQE32`, through [`Builder::cqe32`](crate::Builder::cqe32)).
+/// A ring's [`CompletionQueue`] yields its own entry type.
+pub trait EntryMarker: Clone + Copy + fmt::Debug + sealed::Sealed + 'static {
+    /// The `IORING_SETUP_*` bit this entry size needs (`CQE32`, or none).
+    const SETUP_FLAGS: u32;
+}
+
+impl EntryMarker for Entry {
+    const SETUP_FLAGS: u32 = 0;
+}
+
+impl EntryMarker for Entry32 {
+    /// `IORING_SETUP_CQE32`.
+    const SETUP_FLAGS: u32 = 1 << 11;
+}
+
 /// Raw pointers into the CQ ring mapping.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawCq {
@@ -200,14 +223,14 @@ impl RawCq {
 /// A borrowed view of the completion queue: an iterator over ready
 /// completions. Reaped slots are handed back to the kernel on
 /// [`sync`](Self::sync) and on drop.
-pub struct CompletionQueue<'a> {
+pub struct CompletionQueue<'a, C: EntryMarker = Entry> {
     raw: RawCq,
     head: u32,
     tail: u32,
-    _ring: PhantomData<&'a mut ()>,
+    _ring: PhantomData<(&'a mut (), C)>,
 }
 
-impl<'a> CompletionQueue<'a> {
+impl<'a, C: EntryMarker> CompletionQueue<'a, C> {
     #[inline]
     pub(crate) fn new(raw: RawCq) -> Self {
         Self {
@@ -247,7 +270,7 @@ impl<'a> CompletionQueue<'a> {
 
     /// Copies ready completions into `out` and returns how many.
     #[inline]
-    pub fn fill(&mut self, out: &mut [Entry]) -> usize {
+    pub fn fill(&mut self, out: &mut [C]) -> usize {
         let n = out.len().min(self.len());
         for slot in &mut out[..n] {
             // SAFETY: `n` entries are ready, checked above.
@@ -256,41 +279,26 @@ impl<'a> CompletionQueue<'a> {
         n
     }
 
-    /// Reads the next ready 32-byte completion on a `CQE32` ring.
-    ///
-    /// Returns `None` when no completion is ready or when the ring was not
-    /// built with [`Builder::cqe32`](crate::Builder::cqe32).
-    #[inline]
-    pub fn next32(&mut self) -> Option<Entry32> {
-        if self.raw.cqe_shift != 1 || self.head == self.tail {
-            return None;
-        }
-        // SAFETY: the slot is ready (head != tail, and the Acquire load of
-        // the tail made its contents visible); on a CQE32 ring each slot is
-        // 32 bytes, so the read stays in the slot.
-        let entry = unsafe { self.raw.slot(self.head).cast::<Entry32>().read() };
-        self.head = self.head.wrapping_add(1);
-        Some(entry)
-    }
-
     /// # Safety
     /// At least one completion must be ready (`head != tail`).
     #[inline(always)]
-    unsafe fn next_unchecked(&mut self) -> Entry {
+    unsafe fn next_unchecked(&mut self) -> C {
         // SAFETY: the caller guarantees head != tail, so the slot holds a
         // completion the kernel published before the tail we loaded with
-        // Acquire; it will not overwrite it until our head passes it.
-        let entry = unsafe { self.raw.slot(self.head).read() };
+        // Acquire; it will not overwrite it until our head passes it. Slots
+        // are `size_of::<C>()` long: the ring was set up with
+        // `C::SETUP_FLAGS` (`Builder::build` makes type and flags agree).
+        let entry = unsafe { self.raw.slot(self.head).cast::<C>().read() };
         self.head = self.head.wrapping_add(1);
         entry
     }
 }
 
-impl Iterator for CompletionQueue<'_> {
-    type Item = Entry;
+impl<C: EntryMarker> Iterator for CompletionQueue<'_, C> {
+    type Item = C;
 
     #[inline]
-    fn next(&mut self) -> Option<Entry> {
+    fn next(&mut self) -> Option<C> {
         if self.head == self.tail {
             return None;
         }
@@ -305,9 +313,9 @@ impl Iterator for CompletionQueue<'_> {
     }
 }
 
-impl ExactSizeIterator for CompletionQueue<'_> {}
+impl<C: EntryMarker> ExactSizeIterator for CompletionQueue<'_, C> {}
 
-impl Drop for CompletionQueue<'_> {
+impl<C: EntryMarker> Drop for CompletionQueue<'_, C> {
     #[inline]
     fn drop(&mut self) {
         // Release: our reads of the reaped CQEs happen-before the kernel
@@ -316,7 +324,7 @@ impl Drop for CompletionQueue<'_> {
     }
 }
 
-impl fmt::Debug for CompletionQueue<'_> {
+impl<C: EntryMarker> fmt::Debug for CompletionQueue<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CompletionQueue")
             .field("head", &self.head)

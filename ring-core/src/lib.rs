@@ -115,7 +115,12 @@ use squeue::{RawSq, SubmissionQueue};
 /// business in this raw tier: the kernel cancels them when the fd's last
 /// reference goes, but memory they point to must be kept alive until then
 /// (see [`SubmissionQueue::push`]).
-pub struct IoUring {
+///
+/// The entry sizes are part of the type: `IoUring` has 64-byte SQEs and
+/// 16-byte CQEs; [`Builder::sqe128`] and [`Builder::cqe32`] build an
+/// `IoUring<squeue::Entry128, _>` / `IoUring<_, cqueue::Entry32>`, whose
+/// queues take and yield those entries.
+pub struct IoUring<S: squeue::EntryMarker = squeue::Entry, C: cqueue::EntryMarker = cqueue::Entry> {
     sq: RawSq,
     cq: RawCq,
     /// The fd given to enter: the ring fd or its registered index.
@@ -135,13 +140,14 @@ pub struct IoUring {
     #[allow(dead_code)]
     sqe_map: Mmap,
     fd: OwnedFd,
+    _entries: core::marker::PhantomData<(S, C)>,
 }
 
 // SAFETY: the raw pointers point into mappings this value owns; the ring
 // may move to another thread as a whole. It is not `Sync`: the views and
 // submitter assume a single user at a time (they take `&mut self` or are
 // created from one).
-unsafe impl Send for IoUring {}
+unsafe impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Send for IoUring<S, C> {}
 
 impl IoUring {
     /// Creates a ring with default setup and at least `entries` SQ slots.
@@ -153,7 +159,9 @@ impl IoUring {
     pub fn builder() -> Builder {
         Builder::default()
     }
+}
 
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
     /// This ring's identity: resources registered with it (buffer rings,
     /// fixed buffers, registered files) record it, and the safe tier refuses
     /// them on any other ring.
@@ -168,13 +176,13 @@ impl IoUring {
 
     /// A borrowed view of the submission queue.
     #[inline]
-    pub fn submission(&mut self) -> SubmissionQueue<'_> {
+    pub fn submission(&mut self) -> SubmissionQueue<'_, S> {
         SubmissionQueue::new(self.sq)
     }
 
     /// A borrowed view of the completion queue.
     #[inline]
-    pub fn completion(&mut self) -> CompletionQueue<'_> {
+    pub fn completion(&mut self) -> CompletionQueue<'_, C> {
         CompletionQueue::new(self.cq)
     }
 
@@ -195,7 +203,13 @@ impl IoUring {
 
     /// All three at once, for loops that push, submit and reap together.
     #[inline]
-    pub fn split(&mut self) -> (Submitter<'_>, SubmissionQueue<'_>, CompletionQueue<'_>) {
+    pub fn split(
+        &mut self,
+    ) -> (
+        Submitter<'_>,
+        SubmissionQueue<'_, S>,
+        CompletionQueue<'_, C>,
+    ) {
         let sq = SubmissionQueue::new(self.sq);
         let cq = CompletionQueue::new(self.cq);
         (self.submitter(), sq, cq)
@@ -255,19 +269,19 @@ impl IoUring {
     }
 }
 
-impl AsFd for IoUring {
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> AsFd for IoUring<S, C> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 }
 
-impl AsRawFd for IoUring {
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> AsRawFd for IoUring<S, C> {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 }
 
-impl core::fmt::Debug for IoUring {
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> core::fmt::Debug for IoUring<S, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("IoUring")
             .field("fd", &self.fd)
@@ -277,7 +291,7 @@ impl core::fmt::Debug for IoUring {
     }
 }
 
-impl Drop for IoUring {
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Drop for IoUring<S, C> {
     fn drop(&mut self) {
         // A registered ring fd holds a reference to the ring until the thread
         // exits; drop it so closing `fd` really releases the ring.

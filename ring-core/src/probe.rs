@@ -91,7 +91,7 @@ impl Submitter<'_> {
     }
 }
 
-impl crate::IoUring {
+impl<S: crate::squeue::EntryMarker, C: crate::cqueue::EntryMarker> crate::IoUring<S, C> {
     /// Asks the kernel which opcodes it supports; see [`Submitter::probe`].
     pub fn probe(&self) -> Result<Probe, Error> {
         self.submitter().probe()

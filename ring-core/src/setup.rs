@@ -5,6 +5,7 @@
 //! imply, and one shared mapping serves both rings when the kernel reports
 //! `IORING_FEAT_SINGLE_MMAP`.
 
+use core::marker::PhantomData;
 use core::sync::atomic::AtomicU32;
 
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -176,16 +177,46 @@ impl core::fmt::Debug for Params {
 /// assert_eq!(ring.params().cq_entries(), 256);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Builder {
+///
+/// The entry sizes are type parameters, set by [`sqe128`](Self::sqe128) and
+/// [`cqe32`](Self::cqe32): the ring [`build`](Self::build) returns takes and
+/// yields entries of the size its slots have.
+#[derive(Clone, Copy, Debug)]
+pub struct Builder<S: squeue::EntryMarker = squeue::Entry, C: cqueue::EntryMarker = cqueue::Entry> {
     flags: u32,
     cq_entries: u32,
     sq_thread_idle: u32,
     sq_thread_cpu: u32,
     wq_fd: Option<RawFd>,
+    _entries: PhantomData<fn() -> (S, C)>,
 }
 
-impl Builder {
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            flags: 0,
+            cq_entries: 0,
+            sq_thread_idle: 0,
+            sq_thread_cpu: 0,
+            wq_fd: None,
+            _entries: PhantomData,
+        }
+    }
+}
+
+impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Builder<S, C> {
+    /// The same settings with other entry types.
+    fn with_entries<S2: squeue::EntryMarker, C2: cqueue::EntryMarker>(self) -> Builder<S2, C2> {
+        Builder {
+            flags: self.flags,
+            cq_entries: self.cq_entries,
+            sq_thread_idle: self.sq_thread_idle,
+            sq_thread_cpu: self.sq_thread_cpu,
+            wq_fd: self.wq_fd,
+            _entries: PhantomData,
+        }
+    }
+
     fn flag(mut self, flag: SetupFlags) -> Self {
         self.flags |= flag.bits();
         self
@@ -257,14 +288,16 @@ impl Builder {
         self.flag(SetupFlags::TASKRUN_FLAG)
     }
 
-    /// `SQE128`: 128-byte SQEs (for `URING_CMD`).
-    pub fn sqe128(self) -> Self {
-        self.flag(SetupFlags::SQE128)
+    /// `SQE128`: 128-byte SQEs (for `URING_CMD`). The ring's submission
+    /// queue then takes [`squeue::Entry128`].
+    pub fn sqe128(self) -> Builder<squeue::Entry128, C> {
+        self.flag(SetupFlags::SQE128).with_entries()
     }
 
-    /// `CQE32`: 32-byte CQEs.
-    pub fn cqe32(self) -> Self {
-        self.flag(SetupFlags::CQE32)
+    /// `CQE32`: 32-byte CQEs. The ring's completion queue then yields
+    /// [`cqueue::Entry32`].
+    pub fn cqe32(self) -> Builder<S, cqueue::Entry32> {
+        self.flag(SetupFlags::CQE32).with_entries()
     }
 
     /// `SINGLE_ISSUER`: only one thread will submit.
@@ -310,9 +343,15 @@ impl Builder {
 
     /// Creates the ring with at least `entries` SQ slots (a power of two,
     /// rounded up by the kernel) and maps it.
-    pub fn build(&self, entries: u32) -> Result<IoUring, Error> {
+    pub fn build(&self, entries: u32) -> Result<IoUring<S, C>, Error> {
         if let Some(reason) = unmappable(self.flags) {
             return Err(Error::InvalidArgument(reason));
+        }
+        let sizes = SetupFlags::SQE128.bits() | SetupFlags::CQE32.bits();
+        if self.flags & sizes != S::SETUP_FLAGS | C::SETUP_FLAGS {
+            return Err(Error::InvalidArgument(
+                "SQE128/CQE32 given as raw flags: use Builder::sqe128/cqe32, which give the ring its entry types",
+            ));
         }
         let mut p = io_uring_params::default();
         p.flags = IoringSetupFlags::from_bits_retain(self.flags);
@@ -369,7 +408,10 @@ fn unmappable(flags: u32) -> Option<&'static str> {
 }
 
 /// Maps the regions of a freshly set-up ring and assembles the [`IoUring`].
-fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
+fn map<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
+    fd: OwnedFd,
+    p: io_uring_params,
+) -> Result<IoUring<S, C>, Error> {
     let Regions {
         sq,
         cq,
@@ -391,6 +433,7 @@ fn map(fd: OwnedFd, p: io_uring_params) -> Result<IoUring, Error> {
         cq_map,
         sqe_map,
         fd,
+        _entries: PhantomData,
     })
 }
 

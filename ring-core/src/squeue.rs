@@ -195,6 +195,30 @@ impl From<Entry> for Entry128 {
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Entry {}
+    impl Sealed for super::Entry128 {}
+}
+
+/// The SQE size of a ring, as a type: [`Entry`] (64 bytes) or [`Entry128`]
+/// (rings set up with `SQE128`, through [`Builder::sqe128`](crate::Builder::sqe128)).
+/// A ring's [`SubmissionQueue`] takes only its own entry type, so an entry
+/// can never be written into a slot of the other size.
+pub trait EntryMarker: Clone + Copy + fmt::Debug + sealed::Sealed + 'static {
+    /// The `IORING_SETUP_*` bit this entry size needs (`SQE128`, or none).
+    const SETUP_FLAGS: u32;
+}
+
+impl EntryMarker for Entry {
+    const SETUP_FLAGS: u32 = 0;
+}
+
+impl EntryMarker for Entry128 {
+    /// `IORING_SETUP_SQE128`.
+    const SETUP_FLAGS: u32 = 1 << 10;
+}
+
 /// The submission queue was full; the entry was not queued (the caller still
 /// owns it). Submit and reap, then push again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -277,14 +301,14 @@ impl RawSq {
 /// [`sync`](Self::sync) and on drop. Get one from
 /// [`IoUring::submission`](crate::IoUring::submission) or
 /// [`IoUring::split`](crate::IoUring::split).
-pub struct SubmissionQueue<'a> {
+pub struct SubmissionQueue<'a, S: EntryMarker = Entry> {
     raw: RawSq,
     head: u32,
     tail: u32,
-    _ring: PhantomData<&'a mut ()>,
+    _ring: PhantomData<(&'a mut (), S)>,
 }
 
-impl<'a> SubmissionQueue<'a> {
+impl<'a, S: EntryMarker> SubmissionQueue<'a, S> {
     #[inline]
     pub(crate) fn new(raw: RawSq) -> Self {
         Self {
@@ -380,7 +404,7 @@ impl<'a> SubmissionQueue<'a> {
     /// The ring itself must not be dropped or forgotten while such an
     /// operation is in flight unless the memory is leaked too.
     #[inline]
-    pub unsafe fn push(&mut self, entry: &Entry) -> Result<(), PushError> {
+    pub unsafe fn push(&mut self, entry: &S) -> Result<(), PushError> {
         if !self.has_room() {
             return Err(PushError);
         }
@@ -407,32 +431,14 @@ impl<'a> SubmissionQueue<'a> {
     /// [`has_room`](Self::has_room) must have returned true with no push in
     /// between, and `entry` must satisfy [`push`](Self::push)'s contract.
     #[inline(always)]
-    pub(crate) unsafe fn push_unchecked(&mut self, entry: &Entry) {
+    pub(crate) unsafe fn push_unchecked(&mut self, entry: &S) {
         debug_assert!(self.free() != 0);
         // SAFETY: the caller checked that a slot is free; as in `push`, the
-        // kernel does not read it until we publish the tail.
-        unsafe { self.raw.slot(self.tail).write(*entry) };
+        // kernel does not read it until we publish the tail. Slots are
+        // `size_of::<S>()` long: the ring was set up with `S::SETUP_FLAGS`
+        // (`Builder::build` makes the ring's type and flags agree).
+        unsafe { self.raw.slot(self.tail).cast::<S>().write(*entry) };
         self.tail = self.tail.wrapping_add(1);
-    }
-
-    /// Queues a 128-byte entry on a ring set up with `SQE128`.
-    ///
-    /// # Safety
-    ///
-    /// As [`push`](Self::push). In addition the ring must have been built
-    /// with [`Builder::sqe128`](crate::Builder::sqe128); this is checked and
-    /// reported as a panic in debug builds only.
-    #[inline]
-    pub unsafe fn push128(&mut self, entry: &Entry128) -> Result<(), PushError> {
-        debug_assert_eq!(self.raw.sqe_shift, 1, "push128 on a ring without SQE128");
-        if !self.has_room() {
-            return Err(PushError);
-        }
-        // SAFETY: as in `push`; with SQE128 every slot is 128 bytes long, so
-        // the write stays inside the slot.
-        unsafe { self.raw.slot(self.tail).cast::<Entry128>().write(*entry) };
-        self.tail = self.tail.wrapping_add(1);
-        Ok(())
     }
 
     /// Queues all of `entries`, or none of them if they do not all fit.
@@ -441,7 +447,7 @@ impl<'a> SubmissionQueue<'a> {
     ///
     /// As [`push`](Self::push), for every entry.
     #[inline]
-    pub unsafe fn push_multiple(&mut self, entries: &[Entry]) -> Result<(), PushError> {
+    pub unsafe fn push_multiple(&mut self, entries: &[S]) -> Result<(), PushError> {
         if (self.free() as usize) < entries.len() {
             self.head = self.raw.head().load(Ordering::Acquire);
             if (self.free() as usize) < entries.len() {
@@ -450,15 +456,16 @@ impl<'a> SubmissionQueue<'a> {
         }
         for entry in entries {
             // SAFETY: there are at least `entries.len()` free slots (checked
-            // above); each write is to the next one, as in `push`.
-            unsafe { self.raw.slot(self.tail).write(*entry) };
+            // above); each write is to the next one, as in `push`, and slots
+            // are `size_of::<S>()` long (see `push_unchecked`).
+            unsafe { self.raw.slot(self.tail).cast::<S>().write(*entry) };
             self.tail = self.tail.wrapping_add(1);
         }
         Ok(())
     }
 }
 
-impl Drop for SubmissionQueue<'_> {
+impl<S: EntryMarker> Drop for SubmissionQueue<'_, S> {
     #[inline]
     fn drop(&mut self) {
         // Release: see `sync`.
@@ -466,7 +473,7 @@ impl Drop for SubmissionQueue<'_> {
     }
 }
 
-impl fmt::Debug for SubmissionQueue<'_> {
+impl<S: EntryMarker> fmt::Debug for SubmissionQueue<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubmissionQueue")
             .field("head", &self.head)

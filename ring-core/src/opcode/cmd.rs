@@ -21,8 +21,9 @@ pub const SOCKET_URING_OP_SETSOCKOPT: u32 = 3;
 ///
 /// In a 64-byte entry the command area is the last 16 bytes
 /// ([`cmd`](Self::cmd)); a driver that needs the 80-byte area wants an
-/// `SQE128` ring: build the entry, convert it to a
-/// [`squeue::Entry128`](crate::squeue::Entry128) and fill its `cmd` too.
+/// `SQE128` ring ([`Builder::sqe128`](crate::Builder::sqe128)): build the
+/// entry, convert it to a [`squeue::Entry128`](crate::squeue::Entry128) and
+/// fill its `cmd` too.
 #[derive(Clone, Copy, Debug)]
 pub struct UringCmd {
     target: Target,
