@@ -210,8 +210,7 @@ where
         };
         for i in 0..batch {
             let buf = self.pool.pop().unwrap_or_else(|| vec![0u8; 4096]);
-            let op =
-                owned::Read::new(&shared, buf).offset((base + u64::from(i)) * 4096 % READ_SPAN);
+            let op = owned::Read::new(&shared, buf).at((base + u64::from(i)) * 4096 % READ_SPAN);
             self.ring.push(op).expect("room");
         }
         self.ring.submit_and_wait(batch as usize).expect("submit");

@@ -199,7 +199,7 @@ fn link_timeout_cancels_and_both_come_back() {
     let (r, _w) = rustix::pipe::pipe().unwrap();
     let (tr, tl) = ring
         .push_with_timeout(
-            Read::new(common::share(&r), vec![0u8; 8]).offset(u64::MAX),
+            Read::new(common::share(&r), vec![0u8; 8]).at(u64::MAX),
             Duration::from_millis(10),
         )
         .unwrap();
@@ -228,7 +228,7 @@ fn drop_with_operations_in_flight_frees_after_the_kernel_is_done() {
         let mut ring = Ring::new(16).unwrap();
         let bufs = Rc::new(BufRing::builder(1, 4, 256).build(ring.raw()).unwrap());
         for _ in 0..4 {
-            ring.push(Read::new(common::share(&pr), counted(4096)).offset(u64::MAX))
+            ring.push(Read::new(common::share(&pr), counted(4096)).at(u64::MAX))
                 .unwrap();
             ring.push(Recv::new(common::share(&server), counted(4096)))
                 .unwrap();
@@ -271,7 +271,7 @@ fn drop_timeout_leaks_rather_than_frees() {
                     drops: drops.clone(),
                 },
             )
-            .offset(u64::MAX),
+            .at(u64::MAX),
         )
         .unwrap();
         ring.submit().unwrap();
@@ -388,7 +388,7 @@ fn typed_ring_drop_with_operations_in_flight() {
                 bytes: vec![0u8; 4096],
                 drops: drops.clone(),
             };
-            ring.push(Read::new(common::share(&pr), buf).offset(u64::MAX))
+            ring.push(Read::new(common::share(&pr), buf).at(u64::MAX))
                 .unwrap();
         }
         ring.push(RecvMulti::new(common::share(&server), bufs))
@@ -658,4 +658,28 @@ fn raw_completions_on_a_wrapped_ring_release_nothing() {
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.token(), token);
     assert_eq!(c.take_op::<Read>().unwrap().into_buf(), b"hi");
+}
+
+/// A write given `buf.slice(n..)` writes only that range, at the offset
+/// it was given, and hands back the whole buffer: the rest of a short
+/// write needs no copy. The getters report what the operation was built
+/// with.
+#[test]
+fn a_sliced_write_writes_its_range_and_returns_the_whole_buffer() {
+    let (path, file) = common::temp_file("owned-slice");
+    let shared = owned::SharedFd::new(file);
+    let mut ring = Ring::new(4).unwrap();
+    let buf = b"0123456789".to_vec();
+    let write = Write::new(&shared, buf.slice(4..8)).at(2);
+    assert_eq!(write.offset(), 2);
+    assert_eq!(&**write.buf(), b"4567");
+    assert_eq!(write.buf().begin(), 4);
+    assert!(matches!(write.target(), owned::Target::Fd(_)));
+    ring.push(write).unwrap();
+    let mut done = wait_all(&mut ring, 1);
+    assert_eq!(done[0].result(), Ok(4));
+    let back: Write = done[0].take_op().unwrap();
+    assert_eq!(back.into_buf(), b"0123456789");
+    assert_eq!(std::fs::read(&path).unwrap(), b"\0\x004567");
+    let _ = std::fs::remove_file(path);
 }

@@ -18,7 +18,6 @@ use std::rc::Rc;
 use rustix::io_uring::{iovec, IoringRegisterOp};
 
 use super::Operation;
-use super::Target;
 use crate::opcode;
 use crate::register;
 use crate::squeue;
@@ -214,46 +213,22 @@ impl std::fmt::Debug for FixedBuf {
     }
 }
 
-/// Declares a fixed-buffer file operation: the struct (which owns the
-/// lent buffer), `new`, `offset` and `into_buf`. Each `entry` is written
-/// out below it.
-macro_rules! fixed_op {
-    ($(#[$doc:meta])* $name:ident, $new_doc:literal) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $name {
-            target: Target,
-            buf: FixedBuf,
-            offset: u64,
-        }
-
-        impl $name {
-            #[doc = $new_doc]
-            pub fn new(fd: impl Into<Target>, buf: FixedBuf) -> Self {
-                $name { target: fd.into(), buf, offset: 0 }
-            }
-            /// The file offset (default 0; `u64::MAX`: the current position).
-            pub fn offset(mut self, offset: u64) -> Self {
-                self.offset = offset;
-                self
-            }
-            /// The buffer back.
-            pub fn into_buf(self) -> FixedBuf {
-                self.buf
-            }
-            fn len32(&self) -> u32 {
-                u32::try_from(self.buf.len).unwrap_or(u32::MAX)
-            }
-        }
-    };
-}
-
-fixed_op!(
+owned_op! {
     /// Reads into a registered buffer (`IORING_OP_READ_FIXED`), up to its
     /// length.
-    ReadFixed,
-    "Reads from `fd` into `buf`."
-);
+    pub struct ReadFixed {
+        buf: FixedBuf => into_buf() -> FixedBuf,
+        offset: u64,
+    }
+    new: "Reads from `fd` into `buf`."
+}
+
+impl FixedBuf {
+    /// The length for the entry.
+    fn len32(&self) -> u32 {
+        u32::try_from(self.len).unwrap_or(u32::MAX)
+    }
+}
 
 // SAFETY: the entry points into the registered buffer the operation holds
 // exclusively, which the pool keeps allocated and registered while the
@@ -264,7 +239,7 @@ unsafe impl Operation for ReadFixed {
         opcode::ReadFixed::new(
             self.target.raw(),
             self.buf.ptr(),
-            self.len32(),
+            self.buf.len32(),
             self.buf.index,
         )
         .offset(self.offset)
@@ -275,11 +250,15 @@ unsafe impl Operation for ReadFixed {
     }
 }
 
-fixed_op!(
+owned_op! {
     /// Writes a registered buffer (`IORING_OP_WRITE_FIXED`), its length.
-    WriteFixed,
-    "Writes `buf` to `fd`."
-);
+    /// Like [`Write`](super::op::Write), the result may be short.
+    pub struct WriteFixed {
+        buf: FixedBuf => into_buf() -> FixedBuf,
+        offset: u64,
+    }
+    new: "Writes `buf` to `fd`."
+}
 
 // SAFETY: as for ReadFixed; the kernel only reads the buffer.
 unsafe impl Operation for WriteFixed {
@@ -287,7 +266,7 @@ unsafe impl Operation for WriteFixed {
         opcode::WriteFixed::new(
             self.target.raw(),
             self.buf.ptr(),
-            self.len32(),
+            self.buf.len32(),
             self.buf.index,
         )
         .offset(self.offset)

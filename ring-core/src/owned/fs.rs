@@ -7,68 +7,44 @@
 //! operation moves.
 
 use std::ffi::CString;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::net::Vectored;
-use super::ops::IoBuf;
+use super::buf::{IoBuf, Iovecs};
 use super::Operation;
-use super::Target;
 use crate::opcode;
 use crate::squeue;
 use crate::RingId;
 
 /// `AT_FDCWD`: paths relative to the current directory.
-const AT_FDCWD: RawFd = -100;
-const O_CLOEXEC: u32 = 0o2000000;
-
-/// Declares a vectored file operation: the struct (which owns the buffers
-/// and their iovec array), `new`, `offset` and `into_bufs`. Each `entry`
-/// is written out below it.
-macro_rules! vectored_op {
-    ($(#[$doc:meta])* $name:ident, $new_doc:literal) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $name<B: IoBuf = Vec<u8>> {
-            target: Target,
-            data: Vectored<B>,
-            offset: u64,
-        }
-
-        impl<B: IoBuf> $name<B> {
-            #[doc = $new_doc]
-            pub fn new(fd: impl Into<Target>, bufs: Vec<B>) -> Self {
-                $name { target: fd.into(), data: Vectored::new(bufs), offset: 0 }
-            }
-            /// The file offset (default 0; `u64::MAX`: the current position).
-            pub fn offset(mut self, offset: u64) -> Self {
-                self.offset = offset;
-                self
-            }
-            /// The buffers back.
-            pub fn into_bufs(self) -> Vec<B> {
-                self.data.into_bufs()
-            }
-            fn count(&self) -> u32 {
-                u32::try_from(self.data.len()).unwrap_or(u32::MAX)
-            }
-        }
-    };
+fn at_fdcwd() -> RawFd {
+    rustix::fs::CWD.as_raw_fd()
 }
 
-vectored_op!(
-    /// Reads into several owned buffers in order (`readv`).
-    Readv,
-    "Reads from `fd` into `bufs`, filling each before the next."
-);
+/// `O_CLOEXEC`: opened files are not inherited across `exec`.
+const O_CLOEXEC: u32 = rustix::fs::OFlags::CLOEXEC.bits();
 
-// SAFETY: the entry points to the boxed iovec array, whose entries point
-// into the owned buffers: all owned and stable.
+/// `AT_REMOVEDIR`: `unlinkat` removes a directory.
+const AT_REMOVEDIR: u32 = rustix::fs::AtFlags::REMOVEDIR.bits();
+
+owned_op! {
+    /// Reads into several owned buffers in order (`readv`).
+    pub struct Readv<B: IoBuf = Vec<u8>> {
+        bufs: Vec<B> => into_bufs() -> Vec<B>,
+        offset: u64,
+        hidden iov: Iovecs,
+    }
+    new: "Reads from `fd` into `bufs`, filling each before the next."
+}
+
+// SAFETY: the entry points to the boxed iovec array (kept in `iov` until
+// the operation is handed back), whose entries point into the owned
+// buffers: all owned and stable.
 unsafe impl<B: IoBuf> Operation for Readv<B> {
     fn entry(&mut self) -> squeue::Entry {
-        let n = self.count();
-        opcode::Readv::new(self.target.raw(), self.data.iov_ptr(), n)
+        self.iov = Iovecs::over(&mut self.bufs);
+        opcode::Readv::new(self.target.raw(), self.iov.ptr(), self.iov.len32())
             .offset(self.offset)
             .build()
     }
@@ -77,17 +53,24 @@ unsafe impl<B: IoBuf> Operation for Readv<B> {
     }
 }
 
-vectored_op!(
-    /// Writes several owned buffers in order (`writev`).
-    Writev,
-    "Writes `bufs` to `fd`, one after the other."
-);
+owned_op! {
+    /// Writes several owned buffers in order (`writev`). Like [`Write`],
+    /// the result may be short.
+    ///
+    /// [`Write`]: super::op::Write
+    pub struct Writev<B: IoBuf = Vec<u8>> {
+        bufs: Vec<B> => into_bufs() -> Vec<B>,
+        offset: u64,
+        hidden iov: Iovecs,
+    }
+    new: "Writes `bufs` to `fd`, one after the other."
+}
 
 // SAFETY: as for Readv; the kernel only reads the buffers.
 unsafe impl<B: IoBuf> Operation for Writev<B> {
     fn entry(&mut self) -> squeue::Entry {
-        let n = self.count();
-        opcode::Writev::new(self.target.raw(), self.data.iov_ptr(), n)
+        self.iov = Iovecs::over(&mut self.bufs);
+        opcode::Writev::new(self.target.raw(), self.iov.ptr(), self.iov.len32())
             .offset(self.offset)
             .build()
     }
@@ -129,7 +112,7 @@ impl Open {
 // descriptor nobody else owns.
 unsafe impl Operation for Open {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Openat::new(AT_FDCWD, self.path.as_ptr())
+        opcode::Openat::new(at_fdcwd(), self.path.as_ptr())
             .flags(self.flags)
             .mode(self.mode)
             .build()
@@ -157,7 +140,7 @@ impl Unlink {
     }
     /// Removes a directory instead (`AT_REMOVEDIR`).
     pub fn dir(mut self) -> Self {
-        self.flags = 0x200;
+        self.flags = AT_REMOVEDIR;
         self
     }
 }
@@ -165,7 +148,7 @@ impl Unlink {
 // SAFETY: the entry points to the owned CString.
 unsafe impl Operation for Unlink {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Unlinkat::new(AT_FDCWD, self.path.as_ptr())
+        opcode::Unlinkat::new(at_fdcwd(), self.path.as_ptr())
             .flags(self.flags)
             .build()
     }
@@ -191,7 +174,7 @@ impl Mkdir {
 // SAFETY: the entry points to the owned CString.
 unsafe impl Operation for Mkdir {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Mkdirat::new(AT_FDCWD, self.path.as_ptr())
+        opcode::Mkdirat::new(at_fdcwd(), self.path.as_ptr())
             .mode(self.mode)
             .build()
     }

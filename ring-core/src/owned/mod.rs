@@ -123,6 +123,10 @@ use std::rc::Rc;
 use crate::buf_ring::BufRing;
 use crate::{squeue, RingId};
 
+#[macro_use]
+mod decl;
+
+mod buf;
 mod completion;
 mod epoll;
 mod fd;
@@ -146,6 +150,7 @@ mod sync;
 mod table;
 mod xattr;
 
+pub use buf::{IoBuf, Slice};
 pub use completion::{Completion, OwnedBuf};
 pub use epoll::{EpollCtl, EpollWait};
 pub use fd::{Files, FixedFile, SharedFd, Target};
@@ -157,8 +162,8 @@ pub use install::InstallFixed;
 pub use msg::{Message, MsgRing, RingHandle};
 pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
 pub use ops::{
-    Accept, AsyncCancel, Close, IoBuf, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
-    Shutdown, Timeout, Write,
+    Accept, AsyncCancel, Close, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc, Shutdown,
+    Timeout, Write,
 };
 pub use path::{Link, Open2, Rename, Statx, Symlink};
 pub use pipe::{Pipe, Splice, Tee};

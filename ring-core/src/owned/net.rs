@@ -8,20 +8,19 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-use rustix::io_uring::{iovec, MsgHdr};
+use rustix::io_uring::MsgHdr;
 use rustix::net::RecvFlags;
 
-use super::ops::IoBuf;
+use super::buf::{IoBuf, Iovecs};
+use super::ops::{MSG_NOSIGNAL, SOCK_CLOEXEC};
 use super::Operation;
 use super::Target;
 use crate::opcode;
 use crate::squeue;
 use crate::RingId;
 
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
-const MSG_NOSIGNAL: u32 = 0x4000;
-const SOCK_CLOEXEC: u32 = 0o2000000;
+const AF_INET: u16 = rustix::net::AddressFamily::INET.as_raw();
+const AF_INET6: u16 = rustix::net::AddressFamily::INET6.as_raw();
 
 /// Room for any socket address (`sockaddr_storage`), aligned for the
 /// kernel's reads and writes.
@@ -133,6 +132,14 @@ impl Connect {
             addr: SockAddr::from_std(addr),
         }
     }
+    /// The socket it connects.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+    /// The address it connects to.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr.to_std()
+    }
 }
 
 // SAFETY: the entry points to the boxed sockaddr, owned and stable.
@@ -165,6 +172,11 @@ impl AcceptPeer {
         }
     }
 
+    /// The listener it accepts on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
     /// The peer of the accepted connection (after a successful completion).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer.to_std()
@@ -191,35 +203,17 @@ unsafe impl Operation for AcceptPeer {
     }
 }
 
-/// The buffers of a vectored operation and the iovec array that points into
-/// them: the array is built once, from buffers that never move.
-pub(super) struct Vectored<B: IoBuf> {
+/// The buffers of a message and the iovec array that points into them:
+/// the array is built once, from buffers that never move.
+struct Vectored<B: IoBuf> {
     bufs: Vec<B>,
-    iov: Box<[iovec]>,
+    iov: Iovecs,
 }
 
 impl<B: IoBuf> Vectored<B> {
-    pub(super) fn new(mut bufs: Vec<B>) -> Self {
-        let iov = bufs
-            .iter_mut()
-            .map(|b| iovec {
-                iov_base: b.stable_ptr().cast(),
-                iov_len: b.bytes_total(),
-            })
-            .collect();
+    fn new(mut bufs: Vec<B>) -> Self {
+        let iov = Iovecs::over(&mut bufs);
         Vectored { bufs, iov }
-    }
-
-    pub(super) fn iov_ptr(&mut self) -> *mut iovec {
-        self.iov.as_mut_ptr()
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.iov.len()
-    }
-
-    pub(super) fn into_bufs(self) -> Vec<B> {
-        self.bufs
     }
 }
 
@@ -264,8 +258,8 @@ impl<B: IoBuf> Message<B> {
             })),
         };
         let h = &mut m.hdr.0;
-        h.msg_iov = m.data.iov_ptr();
-        h.msg_iovlen = m.data.len();
+        h.msg_iov = m.data.iov.ptr();
+        h.msg_iovlen = m.data.iov.len();
         if let Some(name) = &mut m.name {
             h.msg_name = name.ptr().cast();
             h.msg_namelen = *name.len;
@@ -307,9 +301,17 @@ impl<B: IoBuf> SendMsg<B> {
             msg: Message::new(bufs, Some(SockAddr::from_std(addr))),
         }
     }
+    /// The socket it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+    /// The buffers it owns.
+    pub fn bufs(&self) -> &[B] {
+        &self.msg.data.bufs
+    }
     /// The buffers back.
     pub fn into_bufs(self) -> Vec<B> {
-        self.msg.data.into_bufs()
+        self.msg.data.bufs
     }
 }
 
@@ -346,9 +348,17 @@ impl<B: IoBuf> RecvMsg<B> {
     pub fn from_addr(&self) -> Option<SocketAddr> {
         self.msg.name()
     }
+    /// The socket it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+    /// The buffers it owns.
+    pub fn bufs(&self) -> &[B] {
+        &self.msg.data.bufs
+    }
     /// The buffers back.
     pub fn into_bufs(self) -> Vec<B> {
-        self.msg.data.into_bufs()
+        self.msg.data.bufs
     }
 }
 

@@ -635,8 +635,7 @@ where
                         bytes: vec![0; 1 + arg],
                         drops: drops.clone(),
                     };
-                    ring.push(Read::new(&pr_shared, buf).offset(u64::MAX))
-                        .is_ok()
+                    ring.push(Read::new(&pr_shared, buf).at(u64::MAX)).is_ok()
                 }
                 1 => {
                     made += 1;
