@@ -127,18 +127,18 @@ ring_core::operations! {
     /// The operations the typed owned ring of this benchmark keeps, declared
     /// as a program declares its own: dispatch goes through this enum.
     enum BenchOp {
-        Nop(owned::Nop),
-        Read(owned::Read),
+        Nop(owned::op::Nop),
+        Read(owned::op::Read),
     }
 }
 
 /// How the benchmark gets its read back from either kind of owned ring.
 trait TakeRead: Store + Sized {
-    fn take_read(c: &mut owned::Completion<Self>) -> Option<owned::Read>;
+    fn take_read(c: &mut owned::Completion<Self>) -> Option<owned::op::Read>;
 }
 
 impl TakeRead for BenchOp {
-    fn take_read(c: &mut owned::Completion<Self>) -> Option<owned::Read> {
+    fn take_read(c: &mut owned::Completion<Self>) -> Option<owned::op::Read> {
         match c.take_op()? {
             BenchOp::Read(r) => Some(r),
             BenchOp::Nop(_) => None,
@@ -147,7 +147,7 @@ impl TakeRead for BenchOp {
 }
 
 impl TakeRead for Box<dyn Operation> {
-    fn take_read(c: &mut owned::Completion<Self>) -> Option<owned::Read> {
+    fn take_read(c: &mut owned::Completion<Self>) -> Option<owned::op::Read> {
         c.take_op()
     }
 }
@@ -173,15 +173,15 @@ impl<S: Store> Owned<S> {
 
 impl<S: TakeRead> RingBench for Owned<S>
 where
-    owned::Nop: Into<S>,
-    owned::Read: Into<S>,
+    owned::op::Nop: Into<S>,
+    owned::op::Read: Into<S>,
 {
     #[inline(never)]
     fn nop_rounds(&mut self, batch: u32, rounds: u64) {
         for _ in 0..rounds {
             let mut pusher = self.ring.pusher();
             for _ in 0..batch {
-                pusher.push(owned::Nop).expect("room");
+                pusher.push(owned::op::Nop).expect("room");
             }
             drop(pusher);
             self.ring.submit_and_wait(batch as usize).expect("submit");
@@ -210,7 +210,8 @@ where
         };
         for i in 0..batch {
             let buf = self.pool.pop().unwrap_or_else(|| vec![0u8; 4096]);
-            let op = owned::Read::new(&shared, buf).at((base + u64::from(i)) * 4096 % READ_SPAN);
+            let op =
+                owned::op::Read::new(&shared, buf).at((base + u64::from(i)) * 4096 % READ_SPAN);
             self.ring.push(op).expect("room");
         }
         self.ring.submit_and_wait(batch as usize).expect("submit");

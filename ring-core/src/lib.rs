@@ -10,19 +10,19 @@
 //! or close a descriptor the kernel may still use.
 //!
 //! ```
-//! use ring_core::owned::{Read, Ring, SharedFd};
+//! use ring_core::owned::{op, Ring, SharedFd};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 //! let mut ring = Ring::new(8)?;
 //! // The operation holds a share of the file and owns the buffer.
-//! let token = ring.push(Read::new(&file, vec![0u8; 64]))?;
+//! let token = ring.push(op::Read::new(&file, vec![0u8; 64]))?;
 //! ring.submit_and_wait(1)?;
 //! let mut done = ring.completions().next().expect("one completion");
 //! assert_eq!(done.token(), token);
 //! let n = done.result()? as usize;
 //! // Both come back with the final completion.
-//! let buf = done.take_op::<Read>().expect("the Read comes back").into_buf();
+//! let buf = done.take_op::<op::Read>().expect("the Read comes back").into_buf();
 //! assert!(n > 0 && buf[..n].contains(&b' '));
 //! # Ok(())
 //! # }

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
-    self, Files, FixedBufs, PushError, Read, RecvMulti, Ring, SharedFd, Shutdown, Store, WriteFixed,
+    self, op::Read, op::RecvMulti, op::Shutdown, op::WriteFixed, Files, FixedBufs, PushError, Ring,
+    SharedFd, Store,
 };
 use ring_core::Errno;
 
@@ -46,7 +47,8 @@ fn a_queued_write_lands_in_its_own_file_after_the_user_drops_it() {
     let a = SharedFd::new(a);
     let number = a.as_raw_fd();
     let mut ring = Ring::new(8).unwrap();
-    ring.push(owned::Write::new(&a, b"for a".to_vec())).unwrap();
+    ring.push(owned::op::Write::new(&a, b"for a".to_vec()))
+        .unwrap();
     drop(a);
     let (path_b, b) = common::temp_file("iosafe-write-b");
     assert_ne!(
@@ -78,7 +80,7 @@ fn a_linked_write_resolved_late_still_lands_in_its_own_file() {
     let mut ring = Ring::new(8).unwrap();
     ring.push_linked(
         Read::new(common::share(&r), vec![0u8; 1]),
-        owned::Write::new(&a, b"late".to_vec()),
+        owned::op::Write::new(&a, b"late".to_vec()),
     )
     .unwrap();
     ring.submit().unwrap();
@@ -200,7 +202,7 @@ fn a_buffer_ring_of_another_ring_is_refused() {
         other => panic!("pushed on the wrong ring: {:?}", other.map(|_| ())),
     }
     // Linked, as the second of a pair, too.
-    match y.push_linked(owned::Nop, RecvMulti::new(&server, x_bufs.clone())) {
+    match y.push_linked(owned::op::Nop, RecvMulti::new(&server, x_bufs.clone())) {
         Err(PushError::WrongRing(_)) => {}
         other => panic!("pushed on the wrong ring: {:?}", other.map(|_| ())),
     }
@@ -244,12 +246,12 @@ fn a_registered_file_of_another_ring_is_refused() {
     let on_x = x_files.install(&a).unwrap();
     let on_y = y_files.install(&b).unwrap();
     assert_eq!(on_x.index(), on_y.index(), "same slot index on both rings");
-    match y.push(owned::Write::new(&on_x, b"x".to_vec())) {
+    match y.push(owned::op::Write::new(&on_x, b"x".to_vec())) {
         Err(PushError::WrongRing(_)) => {}
         other => panic!("pushed on the wrong ring: {:?}", other.map(|_| ())),
     }
     // The right one goes in, and writes its own file.
-    y.push(owned::Write::new(&on_y, b"y".to_vec())).unwrap();
+    y.push(owned::op::Write::new(&on_y, b"y".to_vec())).unwrap();
     let c = wait_all(&mut y, 1);
     assert_eq!(c[0].result(), Ok(1));
     assert_eq!(std::fs::read(&path_a).unwrap(), b"");
@@ -311,7 +313,7 @@ fn a_failed_file_table_registration_keeps_the_earlier_one() {
     assert_eq!(err.errno(), Some(Errno::BUSY), "{err}");
     let (path, file) = common::temp_file("iosafe-files-second");
     let fixed = files.install(&file).unwrap();
-    ring.push(owned::Write::new(&fixed, b"still".to_vec()))
+    ring.push(owned::op::Write::new(&fixed, b"still".to_vec()))
         .unwrap();
     let c = wait_all(&mut ring, 1);
     assert_eq!(c[0].result(), Ok(5));

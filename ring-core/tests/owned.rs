@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
-    self, Accept, IoBuf, Read, Recv, RecvMulti, Ring, SendZc, Store, Timeout, Write,
+    self, op::Accept, op::Read, op::Recv, op::RecvMulti, op::SendZc, op::Timeout, op::Write, IoBuf,
+    Ring, Store,
 };
 use ring_core::Errno;
 
@@ -289,8 +290,8 @@ fn full_queue_hands_the_operation_back() {
     let ring = ring_core::IoUring::builder().r_disabled().build(2).unwrap();
     let mut ring: Ring = Ring::from_ring(ring);
     let (pr, _pw) = rustix::pipe::pipe().unwrap();
-    ring.push(owned::Nop).unwrap();
-    ring.push(owned::Nop).unwrap();
+    ring.push(owned::op::Nop).unwrap();
+    ring.push(owned::op::Nop).unwrap();
     match ring.push(Read::new(common::share(&pr), vec![1u8, 2, 3])) {
         Err(owned::PushError::Full(op)) => {
             assert_eq!(op.into_buf(), vec![1u8, 2, 3], "the very buffer came back")
@@ -309,7 +310,7 @@ ring_core::operations! {
         Read(Read<Counted>),
         Recv(RecvMulti),
         Timeout(Timeout),
-        Nop(owned::Nop),
+        Nop(owned::op::Nop),
     }
 }
 
@@ -335,7 +336,7 @@ fn typed_ring_hands_variants_back() {
     let tm = ring
         .push(RecvMulti::new(common::share(&server), bufs))
         .unwrap();
-    ring.push(owned::Nop).unwrap();
+    ring.push(owned::op::Nop).unwrap();
     client.write_all(b"hello").unwrap();
     let mut cs = wait_all(&mut ring, 3);
     let read = cs.iter_mut().find(|c| c.token() == tr).unwrap();
@@ -406,23 +407,23 @@ fn typed_ring_drop_with_operations_in_flight() {
 fn vectored_write_and_read() {
     let (path, file) = common::temp_file("owned-vec");
     let mut ring = Ring::new(8).unwrap();
-    ring.push(owned::Writev::new(
+    ring.push(owned::op::Writev::new(
         common::share(&file),
         vec![b"hello ".to_vec(), b"world".to_vec()],
     ))
     .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(11));
-    let w: owned::Writev = c.take_op().unwrap();
+    let w: owned::op::Writev = c.take_op().unwrap();
     assert_eq!(w.into_bufs(), vec![b"hello ".to_vec(), b"world".to_vec()]);
-    ring.push(owned::Readv::new(
+    ring.push(owned::op::Readv::new(
         common::share(&file),
         vec![vec![0u8; 3], vec![0u8; 8]],
     ))
     .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(11));
-    let r: owned::Readv = c.take_op().unwrap();
+    let r: owned::op::Readv = c.take_op().unwrap();
     assert_eq!(r.into_bufs(), vec![b"hel".to_vec(), b"lo world".to_vec()]);
     std::fs::remove_file(path).unwrap();
 }
@@ -442,10 +443,10 @@ fn connect_and_accept_with_peer_address() {
     .unwrap();
     let mut ring = Ring::new(8).unwrap();
     let ta = ring
-        .push(owned::AcceptPeer::new(common::share(&l)))
+        .push(owned::op::AcceptPeer::new(common::share(&l)))
         .unwrap();
     let tc = ring
-        .push(owned::Connect::new(
+        .push(owned::op::Connect::new(
             common::share(&client),
             l.local_addr().unwrap(),
         ))
@@ -455,20 +456,20 @@ fn connect_and_accept_with_peer_address() {
     assert_eq!(conn.result(), Ok(0));
     let acc = cs.iter_mut().find(|c| c.token() == ta).unwrap();
     let fd = acc.take_fd().expect("the accepted connection");
-    let op: owned::AcceptPeer = acc.take_op().unwrap();
+    let op: owned::op::AcceptPeer = acc.take_op().unwrap();
     let local = rustix::net::getsockname(&client).unwrap();
     let local = std::net::SocketAddr::try_from(local).unwrap();
     assert_eq!(op.peer_addr(), Some(local));
     // And the two ends talk: a message of two buffers arrives whole.
     drop(cs);
-    ring.push(owned::SendMsg::new(
+    ring.push(owned::op::SendMsg::new(
         common::share(&client),
         vec![b"ab".to_vec(), b"cd".to_vec()],
     ))
     .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(4));
-    let sent: owned::SendMsg = c.take_op().unwrap();
+    let sent: owned::op::SendMsg = c.take_op().unwrap();
     assert_eq!(sent.into_bufs().concat(), b"abcd");
     let mut got = [0u8; 4];
     std::io::Read::read_exact(&mut TcpStream::from(fd), &mut got).unwrap();
@@ -482,12 +483,12 @@ fn datagram_messages_carry_addresses() {
     let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut ring = Ring::new(8).unwrap();
     let tr = ring
-        .push(owned::RecvMsg::new(
+        .push(owned::op::RecvMsg::new(
             common::share(&b),
             vec![vec![0u8; 2], vec![0u8; 16]],
         ))
         .unwrap();
-    ring.push(owned::SendMsg::to(
+    ring.push(owned::op::SendMsg::to(
         common::share(&a),
         vec![b"da".to_vec(), b"tagram".to_vec()],
         b.local_addr().unwrap(),
@@ -496,7 +497,7 @@ fn datagram_messages_carry_addresses() {
     let mut cs = wait_all(&mut ring, 2);
     let rc = cs.iter_mut().find(|c| c.token() == tr).unwrap();
     assert_eq!(rc.result(), Ok(8));
-    let r: owned::RecvMsg = rc.take_op().unwrap();
+    let r: owned::op::RecvMsg = rc.take_op().unwrap();
     assert_eq!(r.from_addr(), Some(a.local_addr().unwrap()));
     let bufs = r.into_bufs();
     assert_eq!(&bufs[0], b"da");
@@ -510,29 +511,33 @@ fn paths_mkdir_open_unlink() {
     let dir = common::temp_path("owned-dir");
     let file = dir.join("f");
     let mut ring = Ring::new(8).unwrap();
-    ring.push(owned::Mkdir::new(&dir, 0o755).unwrap()).unwrap();
+    ring.push(owned::op::Mkdir::new(&dir, 0o755).unwrap())
+        .unwrap();
     assert_eq!(wait_all(&mut ring, 1)[0].result(), Ok(0));
     assert!(dir.is_dir());
     const O_WRONLY_CREAT: u32 = 0o1 | 0o100;
-    ring.push(owned::Open::new(&file, O_WRONLY_CREAT, 0o644).unwrap())
+    ring.push(owned::op::Open::new(&file, O_WRONLY_CREAT, 0o644).unwrap())
         .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     let fd = c.take_fd().expect("an opened file");
     std::io::Write::write_all(&mut std::fs::File::from(fd), b"x").unwrap();
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
-    let tf = ring.push(owned::Unlink::new(&file).unwrap()).unwrap();
-    let td = ring.push(owned::Unlink::new(&dir).unwrap().dir()).unwrap();
+    let tf = ring.push(owned::op::Unlink::new(&file).unwrap()).unwrap();
+    let td = ring
+        .push(owned::op::Unlink::new(&dir).unwrap().dir())
+        .unwrap();
     // The second may run before the first has removed the file: retry it.
     let cs = wait_all(&mut ring, 2);
     let result = |t| cs.iter().find(|c| c.token() == t).unwrap().result();
     assert_eq!(result(tf), Ok(0));
     if result(td).is_err() {
-        ring.push(owned::Unlink::new(&dir).unwrap().dir()).unwrap();
+        ring.push(owned::op::Unlink::new(&dir).unwrap().dir())
+            .unwrap();
         assert_eq!(wait_all(&mut ring, 1)[0].result(), Ok(0));
     }
     assert!(!dir.exists());
     assert!(
-        owned::Open::new("a\0b", 0, 0).is_err(),
+        owned::op::Open::new("a\0b", 0, 0).is_err(),
         "a NUL in a path is refused"
     );
 }
@@ -548,17 +553,17 @@ fn fixed_buffers_are_lent_and_returned() {
     assert!(pool.take().is_none(), "two buffers, both lent");
     w.set_len(5);
     w.copy_from_slice(b"fixed");
-    ring.push(owned::WriteFixed::new(common::share(&file), w))
+    ring.push(owned::op::WriteFixed::new(common::share(&file), w))
         .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(5));
-    drop(c.take_op::<owned::WriteFixed>().unwrap().into_buf());
+    drop(c.take_op::<owned::op::WriteFixed>().unwrap().into_buf());
     assert_eq!(pool.available(), 1, "the written buffer is back");
-    ring.push(owned::ReadFixed::new(common::share(&file), r))
+    ring.push(owned::op::ReadFixed::new(common::share(&file), r))
         .unwrap();
     let mut c = wait_all(&mut ring, 1).pop().unwrap();
     assert_eq!(c.result(), Ok(5));
-    let r = c.take_op::<owned::ReadFixed>().unwrap().into_buf();
+    let r = c.take_op::<owned::op::ReadFixed>().unwrap().into_buf();
     assert_eq!(&r[..5], b"fixed");
     drop(r);
     drop(ring); // the pool outlives the ring and unregisters through its own fd
@@ -609,7 +614,7 @@ fn linked_pairs_and_one_shot_receives() {
     assert_eq!(read.take_op::<Read>().unwrap().into_buf(), b"x");
     // Reading the pipe's write end fails (EBADF).
     let (_, tn) = ring
-        .push_linked(Read::new(common::share(&w), vec![0u8; 1]), owned::Nop)
+        .push_linked(Read::new(common::share(&w), vec![0u8; 1]), owned::op::Nop)
         .unwrap();
     let cs = wait_all(&mut ring, 2);
     let nop = cs.iter().find(|c| c.token() == tn).unwrap();

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
-    self, EpollCtl, EpollWait, FutexWait, FutexWaitv, FutexWake, GetXattr, InstallFixed, Pipe,
-    Read, ReadMulti, ReadvFixed, Ring, SetXattr, SharedFd, Store, Waitid, WritevFixed,
+    self, op::EpollCtl, op::EpollWait, op::FutexWait, op::FutexWaitv, op::FutexWake, op::GetXattr,
+    op::InstallFixed, op::Pipe, op::Read, op::ReadMulti, op::ReadvFixed, op::SetXattr, op::Waitid,
+    op::WritevFixed, Ring, SharedFd, Store,
 };
 use ring_core::{opcode, Errno};
 

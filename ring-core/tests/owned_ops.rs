@@ -15,10 +15,11 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ring_core::owned::{
-    self, Bind, Fadvise, Fallocate, Fsync, Ftruncate, Link, Listen, Message, MsgRing, Open2,
-    PollAdd, PollRemove, ProvideBuffers, ProvidedBufs, PushError, Read, RemoveBuffers, Rename,
-    Ring, RingHandle, SendMsgZc, SharedFd, Socket, Splice, Statx, Store, Symlink, SyncFileRange,
-    Tee, Timeout, TimeoutRemove,
+    self, op::Bind, op::Fadvise, op::Fallocate, op::Fsync, op::Ftruncate, op::Link, op::Listen,
+    op::MsgRing, op::Open2, op::PollAdd, op::PollRemove, op::ProvideBuffers, op::Read,
+    op::RemoveBuffers, op::Rename, op::SendMsgZc, op::Socket, op::Splice, op::Statx, op::Symlink,
+    op::SyncFileRange, op::Tee, op::Timeout, op::TimeoutRemove, Message, ProvidedBufs, PushError,
+    Ring, RingHandle, SharedFd, Store,
 };
 use ring_core::Errno;
 
@@ -538,7 +539,7 @@ fn provided_groups_and_buffer_rings_stay_apart() {
     ring.push(RemoveBuffers::new(&legacy)).unwrap();
     assert_eq!(one(&mut ring).result(), Err(Errno::INVAL));
     let (mut client, server) = common::connected_pair();
-    ring.push(owned::RecvMulti::new(server, bufs.clone()).once())
+    ring.push(owned::op::RecvMulti::new(server, bufs.clone()).once())
         .unwrap();
     client.write_all(b"ring").unwrap();
     let mut c = one(&mut ring);

@@ -15,7 +15,7 @@ use ring_core::rt::{Runtime, Submit};
 
 /// Awaits every future of a batch; counts the successful ones.
 struct JoinAll<'a> {
-    futs: &'a mut Vec<Submit<ring_core::owned::Nop, std::io::Result<()>>>,
+    futs: &'a mut Vec<Submit<ring_core::owned::op::Nop, std::io::Result<()>>>,
     ok: u32,
 }
 

@@ -41,7 +41,7 @@ impl Worker<'_> {
         // The rest of a short send goes out before anything else.
         if s.send.is_idle() && !s.sending.is_empty() {
             if let Phase::Open(fd) | Phase::ShuttingWrite(fd) = &s.phase {
-                let op = owned::Send::new(fd, std::mem::take(&mut s.sending));
+                let op = owned::op::Send::new(fd, std::mem::take(&mut s.sending));
                 s.send_since = now;
                 s.send = self.ops.push(op, owner(Kind::Send));
             }
@@ -64,7 +64,7 @@ impl Worker<'_> {
                     };
                     s.conn.take_output(&mut s.sending);
                     s.conn.resume(now, &limits, handler);
-                    let op = owned::Send::new(fd, std::mem::take(&mut s.sending));
+                    let op = owned::op::Send::new(fd, std::mem::take(&mut s.sending));
                     s.send_since = now;
                     s.send = self.ops.push(op, owner(Kind::Send));
                 }
@@ -96,7 +96,7 @@ impl Worker<'_> {
                 Next::ShutdownWrite => {
                     read = true;
                     let Phase::Open(fd) = &s.phase else { break };
-                    let op = owned::Shutdown::new(fd, SHUT_WR);
+                    let op = owned::op::Shutdown::new(fd, SHUT_WR);
                     s.phase = Phase::ShuttingWrite(fd.clone());
                     s.conn.start_linger(now, &limits);
                     self.ops.push(op, owner(Kind::ShutdownWr));
@@ -121,7 +121,7 @@ impl Worker<'_> {
                         s.phase = Phase::Closed {
                             close_in_flight: true,
                         };
-                        self.ops.push(owned::Close::new(fd), owner(Kind::Close));
+                        self.ops.push(owned::op::Close::new(fd), owner(Kind::Close));
                     }
                     break;
                 }
@@ -134,7 +134,7 @@ impl Worker<'_> {
         // Keep the receive armed while reading is wanted; cancel it when not.
         let s = self.slots.get(idx);
         if let (true, Some(fd), true) = (read, s.fd(), s.recv.is_idle()) {
-            let op = owned::RecvMulti::new(fd, self.bufs.clone());
+            let op = owned::op::RecvMulti::new(fd, self.bufs.clone());
             s.recv = self.ops.push(op, owner(Kind::Recv));
         } else if !read {
             s.recv = self.ops.cancel(s.recv, owner(Kind::Recv));

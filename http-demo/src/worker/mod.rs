@@ -228,12 +228,12 @@ impl<'a> Worker<'a> {
         let Some(listener) = &self.listener else {
             return;
         };
-        let op = owned::Accept::new(listener).multishot();
+        let op = owned::op::Accept::new(listener).multishot();
         self.accept = self.ops.push(op, Owner::worker(Kind::Accept));
     }
 
     fn arm_wake(&mut self, buf: Vec<u8>) {
-        let op = owned::Read::new(self.wake_fd, buf);
+        let op = owned::op::Read::new(self.wake_fd, buf);
         self.wake = self.ops.push(op, Owner::worker(Kind::Wake));
     }
 }

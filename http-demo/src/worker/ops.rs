@@ -18,14 +18,14 @@ use ring_core::SubmitError;
 ring_core::operations! {
     /// Everything a worker puts in flight.
     pub(super) enum Op {
-        Accept(owned::Accept),
-        Recv(owned::RecvMulti),
-        Send(owned::Send),
-        Close(owned::Close),
-        Cancel(owned::AsyncCancel),
-        Shutdown(owned::Shutdown),
-        Tick(owned::Timeout),
-        Wake(owned::Read),
+        Accept(owned::op::Accept),
+        Recv(owned::op::RecvMulti),
+        Send(owned::op::Send),
+        Close(owned::op::Close),
+        Cancel(owned::op::AsyncCancel),
+        Shutdown(owned::op::Shutdown),
+        Tick(owned::op::Timeout),
+        Wake(owned::op::Read),
     }
 }
 
@@ -156,7 +156,10 @@ impl Ops {
         match armed {
             Armed::Idle | Armed::Cancelling => armed,
             Armed::InFlight(t) => {
-                self.push(owned::AsyncCancel::token(t), Owner::worker(Kind::Cancel));
+                self.push(
+                    owned::op::AsyncCancel::token(t),
+                    Owner::worker(Kind::Cancel),
+                );
                 Armed::Cancelling
             }
             Armed::Queued => {

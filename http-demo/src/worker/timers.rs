@@ -29,7 +29,7 @@ impl Worker<'_> {
         if !self.tick.is_idle() || (self.slots.live == 0 && self.accept_resume_at.is_none()) {
             return;
         }
-        let op = owned::Timeout::new(self.tick_every);
+        let op = owned::op::Timeout::new(self.tick_every);
         self.tick = self.ops.push(op, Owner::worker(Kind::Tick));
     }
 

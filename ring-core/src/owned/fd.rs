@@ -36,11 +36,11 @@ use crate::{Error, IoUring, RingId};
 /// an operation is in flight cannot close the descriptor under it.
 ///
 /// ```
-/// use ring_core::owned::{Read, Ring, SharedFd};
+/// use ring_core::owned::{op, Ring, SharedFd};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 /// let mut ring = Ring::new(8)?;
-/// ring.push(Read::new(&file, vec![0u8; 64]))?;
+/// ring.push(op::Read::new(&file, vec![0u8; 64]))?;
 /// drop(file); // the read keeps the file open until it completes
 /// ring.submit_and_wait(1)?;
 /// let done = ring.completions().next().expect("one completion");
@@ -116,12 +116,12 @@ impl AsRawFd for SharedFd {
 /// it was).
 ///
 /// ```
-/// use ring_core::owned::{Files, Read, Ring};
+/// use ring_core::owned::{op, Files, Ring};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut ring = Ring::new(8)?;
 /// let files = Files::register(ring.raw(), 16)?;
 /// let stat = files.install(&std::fs::File::open("/proc/self/stat")?)?;
-/// ring.push(Read::new(&stat, vec![0u8; 16]))?; // no descriptor lookup per operation
+/// ring.push(op::Read::new(&stat, vec![0u8; 16]))?; // no descriptor lookup per operation
 /// ring.submit_and_wait(1)?;
 /// assert_eq!(ring.completions().next().unwrap().result()?, 16);
 /// # Ok(()) }
@@ -324,7 +324,7 @@ impl std::fmt::Debug for Slot {
 /// reused while the operation is in flight.
 ///
 /// ```compile_fail
-/// use ring_core::owned::{Read, Ring};
+/// use ring_core::owned::{op::Read, Ring};
 /// let file = std::fs::File::open("/dev/zero").unwrap();
 /// let mut ring = Ring::new(8).unwrap();
 /// ring.push(Read::new(&file, vec![0u8; 8])).unwrap(); // a borrow is not a share
@@ -333,7 +333,7 @@ impl std::fmt::Debug for Slot {
 /// Nor is a bare number, which could name a descriptor someone else owns:
 ///
 /// ```compile_fail
-/// use ring_core::owned::{Read, Ring};
+/// use ring_core::owned::{op::Read, Ring};
 /// use ring_core::types::Fd;
 /// let mut ring = Ring::new(8).unwrap();
 /// ring.push(Read::new(Fd(0), vec![0u8; 8])).unwrap();
@@ -342,7 +342,7 @@ impl std::fmt::Debug for Slot {
 /// Nor is a raw registered index:
 ///
 /// ```compile_fail
-/// use ring_core::owned::{Read, Ring};
+/// use ring_core::owned::{op::Read, Ring};
 /// use ring_core::types::Fixed;
 /// let mut ring = Ring::new(8).unwrap();
 /// ring.push(Read::new(Fixed(0), vec![0u8; 8])).unwrap();

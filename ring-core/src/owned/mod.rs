@@ -13,7 +13,7 @@
 //! - buffers a receive picked from a [`BufRing`] come back as [`OwnedBuf`]s,
 //!   which keep the ring alive and return the buffer on drop;
 //! - in a linked chain every operation is released at its own completion (a
-//!   link timeout's timespec lives in the [`LinkTimeout`] operation).
+//!   link timeout's timespec lives in the [`op::LinkTimeout`] operation).
 //!
 //! Dropping a [`Ring`] with operations in flight cancels them all
 //! (`IORING_ASYNC_CANCEL_ANY | ALL`), reaps until every one has completed,
@@ -41,14 +41,17 @@
 //! contract forbids other values on a ring the safe tier wraps, so no
 //! completion can release an operation the kernel still uses.
 //!
-//! Besides single buffers they own iovec arrays ([`Readv`], [`Writev`]),
-//! socket addresses ([`Connect`], [`AcceptPeer`]), message headers
-//! ([`SendMsg`], [`RecvMsg`]), paths ([`Open`], [`Unlink`], [`Mkdir`]) and
-//! registered buffers ([`FixedBufs`], [`ReadFixed`], [`WriteFixed`]).
+//! The operations are in [`op`] (`op::Read`, `op::Send`, ...: the module
+//! keeps their short names from clashing with `std::io::Read` or the
+//! `Send` trait). Besides single buffers (or [`Slice`]s of them) they own
+//! iovec arrays ([`op::Readv`], [`op::Writev`]), socket addresses
+//! ([`op::Connect`], [`op::AcceptPeer`]), message headers ([`op::SendMsg`],
+//! [`op::RecvMsg`]), paths ([`op::Open`], [`op::Unlink`], [`op::Mkdir`]) and
+//! registered buffers ([`FixedBufs`], [`op::ReadFixed`], [`op::WriteFixed`]).
 //! Descriptors an operation creates come back owned
-//! ([`Completion::take_fd`]: [`Accept`], [`Open`], [`Socket`]).
+//! ([`Completion::take_fd`]: [`op::Accept`], [`op::Open`], [`op::Socket`]).
 //!
-//! Messages from other rings ([`MsgRing`] to a [`RingHandle`]) arrive as
+//! Messages from other rings ([`op::MsgRing`] to a [`RingHandle`]) arrive as
 //! completions without an operation; [`Completion::message`] reads them.
 //! Their `user_data` always has bit 63 set, so they never release an
 //! operation.
@@ -67,29 +70,29 @@
 //! variants directly):
 //!
 //! ```
-//! use ring_core::owned::{Nop, Ring};
+//! use ring_core::owned::{op, Ring};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut ring = Ring::<Nop>::typed(8)?;
+//! let mut ring = Ring::<op::Nop>::typed(8)?;
 //! for _ in 0..4 {
-//!     ring.push(Nop)?;
+//!     ring.push(op::Nop)?;
 //! }
 //! ring.submit_and_wait(4)?;
-//! let done: Vec<Nop> = ring.completions().filter_map(|mut c| c.take_op()).collect();
+//! let done: Vec<op::Nop> = ring.completions().filter_map(|mut c| c.take_op()).collect();
 //! assert_eq!(done.len(), 4);
 //! # Ok(()) }
 //! ```
 //!
 //! ```
-//! use ring_core::owned::{Read, Ring, SharedFd};
+//! use ring_core::owned::{op, Ring, SharedFd};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 //! let mut ring = Ring::new(8)?;
-//! let token = ring.push(Read::new(&file, vec![0u8; 64]))?;
+//! let token = ring.push(op::Read::new(&file, vec![0u8; 64]))?;
 //! ring.submit_and_wait(1)?;
 //! let mut done = ring.completions().next().expect("one completion");
 //! assert_eq!(done.token(), token);
 //! let n = done.result()? as usize;
-//! let read: Read = done.take_op().expect("the Read comes back");
+//! let read: op::Read = done.take_op().expect("the Read comes back");
 //! assert!(read.into_buf()[..n].iter().any(|&b| b == b' '));
 //! # Ok(()) }
 //! ```
@@ -98,7 +101,7 @@
 //! into the operation.
 //!
 //! ```compile_fail
-//! use ring_core::owned::{Read, Ring};
+//! use ring_core::owned::{op::Read, Ring};
 //! let file = ring_core::owned::SharedFd::new(std::fs::File::open("/dev/zero").unwrap());
 //! let mut ring = Ring::new(8).unwrap();
 //! let buf = vec![0u8; 4096];
@@ -110,7 +113,7 @@
 //! (`'static`) heap memory.
 //!
 //! ```compile_fail
-//! use ring_core::owned::{Read, Ring};
+//! use ring_core::owned::{op::Read, Ring};
 //! let file = ring_core::owned::SharedFd::new(std::fs::File::open("/dev/zero").unwrap());
 //! let mut ring = Ring::new(8).unwrap();
 //! let mut local = [0u8; 64];
@@ -152,29 +155,56 @@ mod xattr;
 
 pub use buf::{IoBuf, Slice};
 pub use completion::{Completion, OwnedBuf};
-pub use epoll::{EpollCtl, EpollWait};
 pub use fd::{Files, FixedFile, SharedFd, Target};
-pub use fixed::{FixedBuf, FixedBufs, ReadFixed, WriteFixed};
-pub use fixed_vec::{ReadvFixed, WritevFixed};
-pub use fs::{Mkdir, Open, Readv, Unlink, Writev};
-pub use futex::{FutexWait, FutexWaitv, FutexWake};
-pub use install::InstallFixed;
-pub use msg::{Message, MsgRing, RingHandle};
-pub use net::{AcceptPeer, Connect, RecvMsg, SendMsg};
-pub use ops::{
-    Accept, AsyncCancel, Close, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc, Shutdown,
-    Timeout, Write,
-};
-pub use path::{Link, Open2, Rename, Statx, Symlink};
-pub use pipe::{Pipe, Splice, Tee};
-pub use poll::{PollAdd, PollRemove, TimeoutRemove};
-pub use process::Waitid;
-pub use provided::{ProvideBuffers, ProvidedBufs, RemoveBuffers};
-pub use read_multi::ReadMulti;
+pub use fixed::{FixedBuf, FixedBufs};
+pub use msg::{Message, RingHandle};
+pub use provided::ProvidedBufs;
 pub use ring::{Completions, Pusher, Ring};
-pub use socket::{Bind, Listen, SendMsgZc, Socket};
-pub use sync::{Fadvise, Fallocate, Fsync, Ftruncate, SyncFileRange};
-pub use xattr::{GetXattr, SetXattr};
+
+/// The operations, by name: `op::Read`, `op::Send`, `op::Write`, ...
+///
+/// They live in their own module so that their short names never clash
+/// with the `Send` trait or `std::io::{Read, Write}`: import the module,
+/// not the operations.
+///
+/// ```
+/// use ring_core::owned::{op, Ring, SharedFd};
+/// use std::io::Read; // no clash with op::Read
+/// # fn main() -> std::io::Result<()> {
+/// let file = SharedFd::new(std::fs::File::open("/proc/self/stat")?);
+/// let mut ring = Ring::new(8)?;
+/// ring.push(op::Read::new(&file, vec![0u8; 64]))?;
+/// ring.submit_and_wait(1)?;
+/// assert!(ring.completions().next().expect("one completion").result()? > 0);
+/// let mut again = String::new();
+/// std::fs::File::open("/proc/self/stat")?.read_to_string(&mut again)?;
+/// fn is_send<T: Send>(_: &T) {} // the trait, not op::Send
+/// is_send(&again);
+/// # Ok(()) }
+/// ```
+pub mod op {
+    pub use super::epoll::{EpollCtl, EpollWait};
+    pub use super::fixed::{ReadFixed, WriteFixed};
+    pub use super::fixed_vec::{ReadvFixed, WritevFixed};
+    pub use super::fs::{Mkdir, Open, Readv, Unlink, Writev};
+    pub use super::futex::{FutexWait, FutexWaitv, FutexWake};
+    pub use super::install::InstallFixed;
+    pub use super::msg::MsgRing;
+    pub use super::net::{AcceptPeer, Connect, RecvMsg, SendMsg};
+    pub use super::ops::{
+        Accept, AsyncCancel, Close, LinkTimeout, Nop, Read, Recv, RecvMulti, Send, SendZc,
+        Shutdown, Timeout, Write,
+    };
+    pub use super::path::{Link, Open2, Rename, Statx, Symlink};
+    pub use super::pipe::{Pipe, Splice, Tee};
+    pub use super::poll::{PollAdd, PollRemove, TimeoutRemove};
+    pub use super::process::Waitid;
+    pub use super::provided::{ProvideBuffers, RemoveBuffers};
+    pub use super::read_multi::ReadMulti;
+    pub use super::socket::{Bind, Listen, SendMsgZc, Socket};
+    pub use super::sync::{Fadvise, Fallocate, Fsync, Ftruncate, SyncFileRange};
+    pub use super::xattr::{GetXattr, SetXattr};
+}
 
 /// An operation that owns every resource the kernel will touch.
 ///
@@ -401,19 +431,19 @@ impl<T> From<PushError<T>> for std::io::Error {
 /// must appear once.
 ///
 /// ```
-/// use ring_core::owned::{Nop, Read, Ring};
+/// use ring_core::owned::{op, Ring};
 /// ring_core::operations! {
 ///     /// What this program puts in flight.
 ///     pub enum Op {
-///         Nop(Nop),
-///         Read(Read),
+///         Nop(op::Nop),
+///         Read(op::Read),
 ///     }
 /// }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let file = ring_core::owned::SharedFd::new(std::fs::File::open("/proc/self/stat")?);
 /// let mut ring = Ring::<Op>::typed(8)?;
-/// ring.push(Nop)?;
-/// ring.push(Read::new(&file, vec![0u8; 16]))?;
+/// ring.push(op::Nop)?;
+/// ring.push(op::Read::new(&file, vec![0u8; 16]))?;
 /// ring.submit_and_wait(2)?;
 /// for mut c in ring.completions() {
 ///     match c.take_op() {

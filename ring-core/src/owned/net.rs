@@ -205,7 +205,7 @@ unsafe impl Operation for AcceptPeer {
 
 /// The buffers of a message and the iovec array that points into them:
 /// the array is built once, from buffers that never move.
-struct Vectored<B: IoBuf> {
+pub(super) struct Vectored<B: IoBuf> {
     bufs: Vec<B>,
     iov: Iovecs,
 }
@@ -214,6 +214,14 @@ impl<B: IoBuf> Vectored<B> {
     fn new(mut bufs: Vec<B>) -> Self {
         let iov = Iovecs::over(&mut bufs);
         Vectored { bufs, iov }
+    }
+
+    pub(super) fn bufs(&self) -> &[B] {
+        &self.bufs
+    }
+
+    pub(super) fn into_bufs(self) -> Vec<B> {
+        self.bufs
     }
 }
 
@@ -307,11 +315,11 @@ impl<B: IoBuf> SendMsg<B> {
     }
     /// The buffers it owns.
     pub fn bufs(&self) -> &[B] {
-        &self.msg.data.bufs
+        self.msg.data.bufs()
     }
     /// The buffers back.
     pub fn into_bufs(self) -> Vec<B> {
-        self.msg.data.bufs
+        self.msg.data.into_bufs()
     }
 }
 
@@ -354,11 +362,11 @@ impl<B: IoBuf> RecvMsg<B> {
     }
     /// The buffers it owns.
     pub fn bufs(&self) -> &[B] {
-        &self.msg.data.bufs
+        self.msg.data.bufs()
     }
     /// The buffers back.
     pub fn into_bufs(self) -> Vec<B> {
-        self.msg.data.bufs
+        self.msg.data.into_bufs()
     }
 }
 

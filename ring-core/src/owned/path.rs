@@ -17,7 +17,9 @@ use crate::squeue;
 use crate::types::{OpenHow, Statx as StatxBuf};
 
 /// `AT_FDCWD`: paths relative to the current directory.
-const AT_FDCWD: RawFd = -100;
+fn at_fdcwd() -> RawFd {
+    rustix::fs::CWD.as_raw_fd()
+}
 /// `AT_EMPTY_PATH`: an empty path means the directory descriptor itself.
 const AT_EMPTY_PATH: u32 = 0x1000;
 /// `STATX_BASIC_STATS`.
@@ -93,7 +95,7 @@ impl Statx {
 // (heap, stable); the directory descriptor is a share the operation holds.
 unsafe impl Operation for Statx {
     fn entry(&mut self) -> squeue::Entry {
-        let dirfd = self.dir.as_ref().map_or(AT_FDCWD, |d| d.as_raw_fd());
+        let dirfd = self.dir.as_ref().map_or(at_fdcwd(), |d| d.as_raw_fd());
         opcode::Statx::new(dirfd, self.path.as_ptr(), self.buf.as_mut_ptr())
             .flags(self.flags)
             .mask(self.mask)
@@ -130,14 +132,14 @@ impl Rename {
 // SAFETY: the entry points to the two owned CStrings (heap, stable).
 unsafe impl Operation for Rename {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Renameat::new(AT_FDCWD, self.from.as_ptr(), AT_FDCWD, self.to.as_ptr())
+        opcode::Renameat::new(at_fdcwd(), self.from.as_ptr(), at_fdcwd(), self.to.as_ptr())
             .flags(self.flags)
             .build()
     }
 }
 
 /// `O_CLOEXEC`, always set on what [`Open2`] opens.
-const O_CLOEXEC: u64 = 0o2000000;
+const O_CLOEXEC: u64 = rustix::fs::OFlags::CLOEXEC.bits() as u64;
 
 /// Opens a file with `openat2(2)` (Linux 5.6): `open(2)` flags, a mode,
 /// and `RESOLVE_*` rules for the path's lookup; always `O_CLOEXEC`. The
@@ -174,7 +176,7 @@ impl Open2 {
 // table, so a non-negative result is a new descriptor nobody else owns.
 unsafe impl Operation for Open2 {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Openat2::new(AT_FDCWD, self.path.as_ptr(), &*self.how).build()
+        opcode::Openat2::new(at_fdcwd(), self.path.as_ptr(), &*self.how).build()
     }
     fn result_is_fd(&self) -> bool {
         true
@@ -205,7 +207,7 @@ impl Symlink {
 // SAFETY: the entry points to the two owned CStrings (heap, stable).
 unsafe impl Operation for Symlink {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Symlinkat::new(self.target.as_ptr(), AT_FDCWD, self.link.as_ptr()).build()
+        opcode::Symlinkat::new(self.target.as_ptr(), at_fdcwd(), self.link.as_ptr()).build()
     }
 }
 
@@ -236,7 +238,7 @@ impl Link {
 // SAFETY: the entry points to the two owned CStrings (heap, stable).
 unsafe impl Operation for Link {
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Linkat::new(AT_FDCWD, self.from.as_ptr(), AT_FDCWD, self.to.as_ptr())
+        opcode::Linkat::new(at_fdcwd(), self.from.as_ptr(), at_fdcwd(), self.to.as_ptr())
             .flags(self.flags)
             .build()
     }

@@ -115,9 +115,9 @@ unsafe impl Operation for Tee {
 }
 
 /// `O_CLOEXEC`, always set on both ends.
-const O_CLOEXEC: u32 = 0o2000000;
+const O_CLOEXEC: u32 = rustix::fs::OFlags::CLOEXEC.bits();
 /// The `pipe2` flags a caller may add: `O_NONBLOCK`, `O_DIRECT`.
-const PIPE_FLAGS: u32 = 0o4000 | 0o40000;
+const PIPE_FLAGS: u32 = rustix::fs::OFlags::NONBLOCK.bits() | rustix::fs::OFlags::DIRECT.bits();
 
 /// Creates a pipe (`pipe2(2)`, Linux 6.16); once it is back,
 /// [`take_fds`](Self::take_fds) gives both ends, owned (and dropping the
@@ -137,7 +137,7 @@ impl Pipe {
             flags: O_CLOEXEC,
         }
     }
-    /// Adds `O_NONBLOCK` (0o4000) and/or `O_DIRECT` (0o40000); other bits
+    /// Adds `O_NONBLOCK` and/or `O_DIRECT`; other bits
     /// are ignored.
     pub fn flags(mut self, flags: u32) -> Self {
         self.flags = O_CLOEXEC | (flags & PIPE_FLAGS);

@@ -74,7 +74,7 @@ unsafe impl Operation for PollRemove {
     }
 }
 
-/// Removes the [`Timeout`](super::Timeout) that `token` names
+/// Removes the [`Timeout`](super::op::Timeout) that `token` names
 /// (`IORING_OP_TIMEOUT_REMOVE`): it completes with `ECANCELED` and is
 /// handed back. The result of the removal is 0, or `ENOENT` if no timeout
 /// has that token (it fired already).

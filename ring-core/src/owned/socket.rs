@@ -10,15 +10,16 @@
 
 use std::net::SocketAddr;
 
+use super::buf::IoBuf;
 use super::net::{Message, SockAddr};
-use super::ops::IoBuf;
+use super::ops::MSG_NOSIGNAL;
 use super::{Operation, Target};
 use crate::opcode;
 use crate::squeue;
 use crate::RingId;
 
-const SOCK_CLOEXEC: i32 = 0o2000000;
-const MSG_NOSIGNAL: u32 = 0x4000;
+/// `SOCK_CLOEXEC`, in `socket(2)`'s `type` argument.
+const SOCK_CLOEXEC: i32 = rustix::net::SocketFlags::CLOEXEC.bits() as i32;
 
 /// Creates a socket (`socket(2)`, Linux 5.19); the completion's
 /// [`take_fd`](super::Completion::take_fd) gives it.
@@ -135,6 +136,14 @@ impl<B: IoBuf> SendMsgZc<B> {
             target: fd.into(),
             msg: Message::new(bufs, Some(SockAddr::from_std(addr))),
         }
+    }
+    /// The socket it sends on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+    /// The buffers it owns.
+    pub fn bufs(&self) -> &[B] {
+        self.msg.data.bufs()
     }
     /// The buffers back.
     pub fn into_bufs(self) -> Vec<B> {

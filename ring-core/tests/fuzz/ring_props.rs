@@ -578,11 +578,11 @@ unsafe impl ring_core::owned::IoBuf for Counted {
 ring_core::operations! {
     /// The operations `owned_drop` puts on a typed ring.
     enum FuzzOp {
-        Read(ring_core::owned::Read<Counted>),
-        Recv(ring_core::owned::Recv<Counted>),
-        Multi(ring_core::owned::RecvMulti),
-        Timeout(ring_core::owned::Timeout),
-        Nop(ring_core::owned::Nop),
+        Read(ring_core::owned::op::Read<Counted>),
+        Recv(ring_core::owned::op::Recv<Counted>),
+        Multi(ring_core::owned::op::RecvMulti),
+        Timeout(ring_core::owned::op::Timeout),
+        Nop(ring_core::owned::op::Nop),
     }
 }
 
@@ -603,13 +603,13 @@ pub fn owned_drop(data: &[u8]) {
 fn owned_program<S>(mut ring: ring_core::owned::Ring<S>, data: &[u8])
 where
     S: ring_core::owned::Store,
-    ring_core::owned::Read<Counted>: Into<S>,
-    ring_core::owned::Recv<Counted>: Into<S>,
-    ring_core::owned::RecvMulti: Into<S>,
-    ring_core::owned::Timeout: Into<S>,
-    ring_core::owned::Nop: Into<S>,
+    ring_core::owned::op::Read<Counted>: Into<S>,
+    ring_core::owned::op::Recv<Counted>: Into<S>,
+    ring_core::owned::op::RecvMulti: Into<S>,
+    ring_core::owned::op::Timeout: Into<S>,
+    ring_core::owned::op::Nop: Into<S>,
 {
-    use ring_core::owned::{self, Read, Recv, RecvMulti, Timeout};
+    use ring_core::owned::{self, op::Read, op::Recv, op::RecvMulti, op::Timeout};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -653,7 +653,7 @@ where
                     ring.push(if arg & 2 != 0 { t.multishot(0) } else { t })
                         .is_ok()
                 }
-                4 => ring.push(owned::Nop).is_ok(),
+                4 => ring.push(owned::op::Nop).is_ok(),
                 5 => {
                     // Complete some reads / receives.
                     let _ = rustix::io::write(&pw, &[b; 3]);
