@@ -6,7 +6,7 @@
 
 use std::io;
 
-use ring_core::owned::{Open, SharedFd};
+use ring_core::owned::{op::Open, SharedFd};
 use ring_core::rt::Runtime;
 
 const CHUNK: usize = 64 * 1024;

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
-use ring_core::owned::{Nop, Open, SharedFd};
+use ring_core::owned::{op::Nop, op::Open, SharedFd};
 use ring_core::rt::{Driver, Runtime};
 use ring_core::Errno;
 

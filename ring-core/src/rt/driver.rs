@@ -24,7 +24,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::owned::{AsyncCancel, Completion, Operation, PushError, Ring, Token};
+use crate::owned::{op::AsyncCancel, Completion, Operation, PushError, Ring, Token};
 use crate::{Errno, Error, SubmitError};
 
 /// The route of a completion nobody waits for.

@@ -27,7 +27,7 @@ use rustix::event::{eventfd, EventfdFlags};
 
 use super::driver::Driver;
 use super::submit::Submit;
-use crate::owned::{Read, SharedFd};
+use crate::owned::{op::Read, SharedFd};
 
 /// The index of `block_on`'s own future in wake-ups.
 const MAIN: usize = usize::MAX;

@@ -12,8 +12,8 @@ use super::stream::Multi;
 use super::submit::{Outcome, Submit};
 use crate::buf_ring::BufRing;
 use crate::owned::{
-    Accept, Close, Completion, Connect, IoBuf, Nop, Open, OwnedBuf, Read, Recv, RecvMulti, Send,
-    Target, Timeout, Write,
+    op::Accept, op::Close, op::Connect, op::Nop, op::Open, op::Read, op::Recv, op::RecvMulti,
+    op::Send, op::Timeout, op::Write, Completion, IoBuf, OwnedBuf, Target,
 };
 use crate::Errno;
 
@@ -60,7 +60,7 @@ impl Driver {
         buf: B,
         offset: u64,
     ) -> Submit<Read<B>, (io::Result<usize>, B)> {
-        self.submit_map(Read::new(fd, buf).offset(offset), |o| {
+        self.submit_map(Read::new(fd, buf).at(offset), |o| {
             transfer(o, Read::into_buf)
         })
     }
@@ -82,7 +82,7 @@ impl Driver {
         buf: B,
         offset: u64,
     ) -> Submit<Write<B>, (io::Result<usize>, B)> {
-        self.submit_map(Write::new(fd, buf).offset(offset), |o| {
+        self.submit_map(Write::new(fd, buf).at(offset), |o| {
             transfer(o, Write::into_buf)
         })
     }

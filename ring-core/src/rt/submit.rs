@@ -95,7 +95,7 @@ impl Driver {
     /// gives the operation back with its final completion.
     ///
     /// ```
-    /// use ring_core::owned::Nop;
+    /// use ring_core::owned::op::Nop;
     /// use ring_core::rt::Runtime;
     /// # fn main() -> std::io::Result<()> {
     /// let rt = Runtime::new(8)?;
