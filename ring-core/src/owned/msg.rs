@@ -40,7 +40,7 @@ const MESSAGE_BIT: u64 = 1 << 63;
 /// message this one.
 ///
 /// ```
-/// use ring_core::owned::{Message, MsgRing, Ring, RingHandle};
+/// use ring_core::owned::{Message, op::MsgRing, Ring, RingHandle};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut target = Ring::new(8)?;
 /// let handle = RingHandle::of(&target)?;
