@@ -94,6 +94,8 @@ pub(super) struct Inner {
     room_waiters: Vec<Waker>,
     /// Cancels that found the submission queue full, pushed at the next turn.
     cancels: Vec<Token>,
+    /// `turn`'s wakers and drops, kept for their capacity.
+    scratch: Deferred,
     /// Last: dropped after every completion and waker above.
     ring: Ring,
 }
@@ -107,10 +109,26 @@ pub(super) struct Deferred {
 
 impl Deferred {
     pub(super) fn run(&mut self) {
-        for w in self.wake.drain(..) {
+        while let Some(w) = self.wake.pop() {
             w.wake();
         }
         self.drop.clear();
+    }
+}
+
+/// Sets a key's state. The old one is usually trivial (free, unpushed,
+/// waiting without a waker), and then is not run through drop glue.
+#[inline(always)]
+pub(super) fn put(slot: &mut State, new: State) {
+    let old = std::mem::replace(slot, new);
+    if matches!(
+        old,
+        State::Free(_) | State::Unpushed { .. } | State::Waiting(None)
+    ) {
+        // Nothing to drop in these (no waker, no completion).
+        std::mem::forget(old);
+    } else {
+        drop(old);
     }
 }
 
@@ -133,6 +151,7 @@ impl Driver {
                 submit_waker: None,
                 room_waiters: Vec::new(),
                 cancels: Vec::new(),
+                scratch: Deferred::default(),
                 ring,
             })),
         }
@@ -164,12 +183,16 @@ impl Driver {
     }
 
     fn turn_inner(&self, wait: Option<Option<Duration>>) -> Result<usize, SubmitError> {
-        let mut out = Deferred::default();
-        let n = {
+        let (n, mut out) = {
             let mut inner = self.inner.borrow_mut();
-            inner.turn(wait, &mut out)
+            let mut out = std::mem::take(&mut inner.scratch);
+            (inner.turn(wait, &mut out), out)
         };
         out.run();
+        // Give the (now empty) vectors back for their capacity.
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.scratch = out;
+        }
         n
     }
 
@@ -222,7 +245,7 @@ impl Inner {
             unreachable!("the free list holds free keys")
         };
         self.free_head = next;
-        e.state = state;
+        put(&mut e.state, state);
         e.token = None;
         (key, e.gen)
     }
@@ -365,7 +388,7 @@ impl Inner {
                     if let Some(w) = w.take() {
                         out.wake.push(w);
                     }
-                    e.state = State::Done(c);
+                    put(&mut e.state, State::Done(c));
                 }
                 State::Stream {
                     queue,

@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{Deferred, Driver, State};
+use super::driver::{put, Deferred, Driver, State};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
 
@@ -110,11 +110,14 @@ impl<T: Operation, I> Multi<T, I> {
                 };
                 match inner.push(self.key, op, None, cx, &mut out) {
                     Ok(token) => {
-                        inner.entries[self.key as usize].state = State::Stream {
-                            queue: VecDeque::new(),
-                            waker: Some(cx.waker().clone()),
-                            ended: false,
-                        };
+                        put(
+                            &mut inner.entries[self.key as usize].state,
+                            State::Stream {
+                                queue: VecDeque::new(),
+                                waker: Some(cx.waker().clone()),
+                                ended: false,
+                            },
+                        );
                         if cancel {
                             inner.cancel(token, &mut out);
                         }

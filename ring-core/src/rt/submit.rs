@@ -19,7 +19,7 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{Deferred, Driver, Inner, State};
+use super::driver::{put, Deferred, Driver, Inner, State};
 use crate::owned::{Completion, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
@@ -155,9 +155,15 @@ impl<T: Operation, R> Future for Submit<T, R> {
         let this = &mut *self;
         let mut out = Deferred::default();
         let polled = {
-            let driver = this.driver.inner.clone();
-            let mut inner = driver.borrow_mut();
-            this.poll_inner(&mut inner, cx, &mut out)
+            let mut inner = this.driver.inner.borrow_mut();
+            poll_inner(
+                &mut inner,
+                &mut this.key,
+                &mut this.op,
+                this.timeout,
+                cx,
+                &mut out,
+            )
         };
         out.run();
         match polled {
@@ -167,70 +173,75 @@ impl<T: Operation, R> Future for Submit<T, R> {
     }
 }
 
-impl<T: Operation, R> Submit<T, R> {
-    fn poll_inner(
-        &mut self,
-        inner: &mut Inner,
-        cx: &mut Context<'_>,
-        out: &mut Deferred,
-    ) -> Poll<Outcome<T>> {
-        if let Some(op) = self.op.take() {
-            let cancel = if self.key == NO_KEY {
-                self.key = inner.alloc(State::Waiting(None)).0;
-                false
-            } else {
-                matches!(
-                    inner.entries[self.key as usize].state,
-                    State::Unpushed { cancel: true }
-                )
+/// `Submit::poll` on its fields, so that the driver's borrow and the
+/// future's own fields can be held at once.
+#[inline(always)]
+fn poll_inner<T: Operation>(
+    inner: &mut Inner,
+    key: &mut u32,
+    op_slot: &mut Option<T>,
+    timeout: Option<Duration>,
+    cx: &mut Context<'_>,
+    out: &mut Deferred,
+) -> Poll<Outcome<T>> {
+    if let Some(op) = op_slot.take() {
+        let cancel = if *key == NO_KEY {
+            *key = inner.alloc(State::Waiting(None)).0;
+            false
+        } else {
+            matches!(
+                inner.entries[*key as usize].state,
+                State::Unpushed { cancel: true }
+            )
+        };
+        match inner.push(*key, op, timeout, cx, out) {
+            Ok(token) => {
+                put(
+                    &mut inner.entries[*key as usize].state,
+                    State::Waiting(Some(cx.waker().clone())),
+                );
+                if cancel {
+                    inner.cancel(token, out);
+                }
+                return Poll::Pending;
+            }
+            Err(PushError::Full(op)) => {
+                *op_slot = Some(op);
+                return Poll::Pending;
+            }
+            Err(e) => {
+                let k = std::mem::replace(key, NO_KEY);
+                drop(inner.free(k));
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+    let e = &mut inner.entries[*key as usize];
+    match &mut e.state {
+        State::Waiting(w) => {
+            match w {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => {
+                    if let Some(old) = w.replace(cx.waker().clone()) {
+                        out.wake.push(old); // dropped after the borrow; a spurious wake is harmless
+                    }
+                }
+            }
+            Poll::Pending
+        }
+        State::Done(_) => {
+            let k = std::mem::replace(key, NO_KEY);
+            let State::Done(mut completion) = inner.free(k) else {
+                unreachable!("just matched")
             };
-            match inner.push(self.key, op, self.timeout, cx, out) {
-                Ok(token) => {
-                    inner.entries[self.key as usize].state =
-                        State::Waiting(Some(cx.waker().clone()));
-                    if cancel {
-                        inner.cancel(token, out);
-                    }
-                    return Poll::Pending;
-                }
-                Err(PushError::Full(op)) => {
-                    self.op = Some(op);
-                    return Poll::Pending;
-                }
-                Err(e) => {
-                    let key = std::mem::replace(&mut self.key, NO_KEY);
-                    drop(inner.free(key));
-                    return Poll::Ready(Err(e));
+            match completion.take_op::<T>() {
+                Some(op) => Poll::Ready(Ok(Done { op, completion })),
+                None => {
+                    unreachable!("a final completion carries the operation it was pushed with")
                 }
             }
         }
-        let e = &mut inner.entries[self.key as usize];
-        match &mut e.state {
-            State::Waiting(w) => {
-                match w {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => {
-                        if let Some(old) = w.replace(cx.waker().clone()) {
-                            out.wake.push(old); // dropped after the borrow; a spurious wake is harmless
-                        }
-                    }
-                }
-                Poll::Pending
-            }
-            State::Done(_) => {
-                let key = std::mem::replace(&mut self.key, NO_KEY);
-                let State::Done(mut completion) = inner.free(key) else {
-                    unreachable!("just matched")
-                };
-                match completion.take_op::<T>() {
-                    Some(op) => Poll::Ready(Ok(Done { op, completion })),
-                    None => {
-                        unreachable!("a final completion carries the operation it was pushed with")
-                    }
-                }
-            }
-            _ => unreachable!("a pushed single-shot future is waiting or done"),
-        }
+        _ => unreachable!("a pushed single-shot future is waiting or done"),
     }
 }
 
