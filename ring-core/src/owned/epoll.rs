@@ -83,6 +83,10 @@ impl EpollWait {
             events: vec![EpollEvent::default(); max as usize].into_boxed_slice(),
         }
     }
+    /// The epoll instance it waits on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
     /// The event array (all of it; the first `result` entries are the
     /// events, the rest zeroed).
     pub fn events(&self) -> &[EpollEvent] {

@@ -87,10 +87,19 @@ impl ReadvFixed {
             offset: 0,
         })
     }
-    /// The file offset (default 0; `u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
+    /// Sets the file offset (default 0; `u64::MAX`: the current
+    /// position, advanced by the operation).
+    pub fn at(mut self, offset: u64) -> Self {
         self.offset = offset;
         self
+    }
+    /// The file offset.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
     /// The buffer back.
     pub fn into_buf(self) -> FixedBuf {
@@ -142,10 +151,19 @@ impl WritevFixed {
             offset: 0,
         })
     }
-    /// The file offset (default 0; `u64::MAX`: the current position).
-    pub fn offset(mut self, offset: u64) -> Self {
+    /// Sets the file offset (default 0; `u64::MAX`: the current
+    /// position, advanced by the operation).
+    pub fn at(mut self, offset: u64) -> Self {
         self.offset = offset;
         self
+    }
+    /// The file offset.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
     /// The buffer back.
     pub fn into_buf(self) -> FixedBuf {

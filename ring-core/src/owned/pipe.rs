@@ -54,6 +54,14 @@ impl Splice {
         self.flags = flags & !(1 << 31);
         self
     }
+    /// The file it reads from.
+    pub fn fd_in(&self) -> &Target {
+        &self.fd_in
+    }
+    /// The file it writes to.
+    pub fn fd_out(&self) -> &Target {
+        &self.fd_out
+    }
 }
 
 // SAFETY: points to no memory; both files are shares the operation holds,
@@ -99,6 +107,14 @@ impl Tee {
     pub fn flags(mut self, flags: u32) -> Self {
         self.flags = flags & !(1 << 31);
         self
+    }
+    /// The file it reads from.
+    pub fn fd_in(&self) -> &Target {
+        &self.fd_in
+    }
+    /// The file it writes to.
+    pub fn fd_out(&self) -> &Target {
+        &self.fd_out
     }
 }
 

@@ -38,6 +38,10 @@ impl PollAdd {
         self.multishot = true;
         self
     }
+    /// The file it watches.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 // SAFETY: points to no memory; the file is a share the operation holds
@@ -63,6 +67,10 @@ impl PollRemove {
     pub fn new(token: Token) -> Self {
         PollRemove(token)
     }
+    /// The token of the poll it removes.
+    pub fn token(&self) -> Token {
+        self.0
+    }
 }
 
 // SAFETY: points to no memory and names no descriptor: the token only
@@ -85,6 +93,10 @@ impl TimeoutRemove {
     /// Removes the timeout pushed as `token` (on the ring this goes on).
     pub fn new(token: Token) -> Self {
         TimeoutRemove(token)
+    }
+    /// The token of the timeout it removes.
+    pub fn token(&self) -> Token {
+        self.0
     }
 }
 

@@ -35,6 +35,14 @@ impl ReadMulti {
             bufs,
         }
     }
+    /// The file it reads.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+    /// The buffer ring it reads into.
+    pub fn bufs(&self) -> &Rc<BufRing> {
+        &self.bufs
+    }
 }
 
 // SAFETY: the entry points to no memory of its own; it selects from

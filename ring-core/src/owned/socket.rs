@@ -70,6 +70,10 @@ impl Bind {
             addr: SockAddr::from_std(addr),
         }
     }
+    /// The socket it binds.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 // SAFETY: the entry points to the boxed sockaddr, owned and stable; the
@@ -99,6 +103,10 @@ impl Listen {
             target: fd.into(),
             backlog,
         }
+    }
+    /// The socket it marks.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 }
 

@@ -32,6 +32,10 @@ impl Fsync {
         self.datasync = true;
         self
     }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 // SAFETY: points to no memory; the file is a share the operation holds.
@@ -72,6 +76,10 @@ impl Fallocate {
         self.mode = mode;
         self
     }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 // SAFETY: points to no memory; the file is a share the operation holds.
@@ -100,6 +108,10 @@ impl Ftruncate {
             target: fd.into(),
             len,
         }
+    }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 }
 
@@ -140,6 +152,10 @@ impl SyncFileRange {
         self.flags = flags;
         self
     }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 // SAFETY: points to no memory; the file is a share the operation holds.
@@ -176,6 +192,10 @@ impl Fadvise {
             len,
             advice,
         }
+    }
+    /// The file it acts on.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 }
 
