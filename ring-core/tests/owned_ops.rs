@@ -571,3 +571,23 @@ fn provided_groups_and_buffer_rings_stay_apart() {
         r => panic!("expected WrongRing, got {r:?}"),
     }
 }
+
+/// The attack: asking for `SPLICE_F_FD_IN_FIXED` through the flags would
+/// make the kernel read the input descriptor's number as a slot index of
+/// the registered file table. The setter drops that bit (only a
+/// `FixedFile` target sets it), so the splice reads the descriptor it holds.
+#[test]
+fn splice_flags_cannot_turn_a_descriptor_into_a_slot_index() {
+    let (r, mut w) = common::pipe();
+    let (path, file) = common::temp_file("ops-splice-flag");
+    w.write_all(b"held").unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(Splice::new(r, file, 4).flags(1 << 31)).unwrap();
+    assert_eq!(
+        one(&mut ring).result(),
+        Ok(4),
+        "not EBADF from a slot lookup"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"held");
+    std::fs::remove_file(path).unwrap();
+}
