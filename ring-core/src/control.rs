@@ -537,13 +537,19 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
     /// (ours: the kernel does not report where a resized ring's SQ index
     /// array is — Linux 6.18 returns offset 0 — so a ring that has one could
     /// not be set up again safely); anything else is
-    /// [`Error::InvalidArgument`] before any syscall.
+    /// [`Error::InvalidArgument`] before any syscall, as is a ring built with
+    /// [`no_mmap`](crate::Builder::no_mmap).
     ///
     /// The kernel frees the old rings; this remaps the new ones and
     /// replaces the old mappings, so no view of the old ones can be alive
     /// (`&mut self`).
     pub fn resize(&mut self, sq_entries: u32, cq_entries: u32) -> Result<(), Error> {
         let flags = self.params.flags();
+        if flags.contains(crate::SetupFlags::NO_MMAP) {
+            return Err(Error::InvalidArgument(
+                "resize of a NO_MMAP ring is not supported (the new rings would need new user memory)",
+            ));
+        }
         if !flags.contains(crate::SetupFlags::NO_SQARRAY) {
             return Err(Error::InvalidArgument(
                 "resize needs a ring built with no_sqarray: the kernel does not report where a resized SQ index array is",

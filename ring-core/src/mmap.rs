@@ -45,6 +45,12 @@ impl Mmap {
         Ok(Self { ptr, len })
     }
 
+    /// Length of the mapping in bytes.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Base address of the mapping.
     #[inline]
     pub(crate) fn as_ptr(&self) -> *mut u8 {

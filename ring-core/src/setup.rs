@@ -10,8 +10,8 @@ use core::sync::atomic::AtomicU32;
 
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io_uring::{
-    io_uring_params, IoringEnterFlags, IoringSetupFlags, IORING_OFF_CQ_RING, IORING_OFF_SQES,
-    IORING_OFF_SQ_RING,
+    io_uring_params, io_uring_ptr, IoringEnterFlags, IoringSetupFlags, IORING_OFF_CQ_RING,
+    IORING_OFF_SQES, IORING_OFF_SQ_RING,
 };
 
 use crate::cqueue::{self, RawCq};
@@ -319,6 +319,14 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Builder<S, C> {
             .flag(SetupFlags::HYBRID_IOPOLL)
     }
 
+    /// `NO_MMAP` (Linux 6.5): the rings live in memory ring-core allocates
+    /// and hands the kernel (anonymous mappings the ring owns) instead of
+    /// memory mapped from the ring fd. The queues work as with mapped rings;
+    /// [`IoUring::resize`] is refused for such a ring.
+    pub fn no_mmap(self) -> Self {
+        self.flag(SetupFlags::NO_MMAP)
+    }
+
     /// `NO_SQARRAY`: no SQ index array; SQEs are consumed in order.
     pub fn no_sqarray(self) -> Self {
         self.flag(SetupFlags::NO_SQARRAY)
@@ -327,10 +335,11 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Builder<S, C> {
     /// Raw `IORING_SETUP_*` bits, for setting several named flags at once.
     ///
     /// [`build`](Self::build) refuses, with [`Error::InvalidArgument`] and
-    /// before any syscall, every bit this crate cannot map a ring for: the
-    /// layout-changing `NO_MMAP`, `REGISTERED_FD_ONLY` and `CQE_MIXED`, and
-    /// every bit that [`SetupFlags`] does not name (a newer flag may change
-    /// the layout, as `CQE_MIXED` did).
+    /// before any syscall, every bit this crate cannot set a ring up for:
+    /// `REGISTERED_FD_ONLY`, the layout-changing `CQE_MIXED`, `SQE128` and
+    /// `CQE32` (use [`sqe128`](Self::sqe128) / [`cqe32`](Self::cqe32), which
+    /// set the ring's entry types), and every bit that [`SetupFlags`] does
+    /// not name (a newer flag may change the layout, as `CQE_MIXED` did).
     pub fn raw_flags(mut self, flags: u32) -> Self {
         self.flags |= flags;
         self
@@ -361,14 +370,28 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Builder<S, C> {
         if let Some(fd) = self.wq_fd {
             p.wq_fd = fd;
         }
+        let no_mmap = if self.flags & SetupFlags::NO_MMAP.bits() != 0 {
+            let (rings, sqes) = no_mmap_memory(entries, self.flags, self.cq_entries)?;
+            p.cq_off.user_addr = io_uring_ptr::new(rings.as_ptr().cast());
+            p.sq_off.user_addr = io_uring_ptr::new(sqes.as_ptr().cast());
+            Some((rings, sqes))
+        } else {
+            None
+        };
         // SAFETY: `p` is a live, writable io_uring_params for the call.
-        // NO_MMAP (where the kernel would use addresses from `p`) is refused
-        // above; with ATTACH_WQ, `wq_fd` is only a number that the kernel
+        // With NO_MMAP its two user addresses are the fresh anonymous
+        // mappings just made, sized for the entry counts the kernel will
+        // choose (and checked against its layout in `map_no_mmap`); the
+        // IoUring built below owns them, and the kernel pins their pages for
+        // as long as it uses them. With ATTACH_WQ, `wq_fd` is only a number that the kernel
         // looks up and checks to be an io_uring (EBADF/EINVAL otherwise) -
         // no memory of ours depends on it, and at worst this ring shares the
         // workers of whichever ring now has that number.
         let fd = unsafe { sys::setup(entries, &mut p) }.map_err(Error::Setup)?;
-        map(fd, p)
+        match no_mmap {
+            Some((rings, sqes)) => map_no_mmap(fd, p, rings, sqes),
+            None => map(fd, p),
+        }
     }
 }
 
@@ -377,14 +400,10 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Builder<S, C> {
 /// [`SetupFlags`] does not name (bits 0 to 18 are named), which might.
 /// Refused instead of misreading the ring.
 fn unmappable(flags: u32) -> Option<&'static str> {
-    const REFUSED: [(u32, &str); 4] = [
-        (
-            SetupFlags::NO_MMAP.bits(),
-            "setup flag NO_MMAP is not supported (rings in user memory)",
-        ),
+    const REFUSED: [(u32, &str); 3] = [
         (
             SetupFlags::REGISTERED_FD_ONLY.bits(),
-            "setup flag REGISTERED_FD_ONLY is not supported (it needs NO_MMAP)",
+            "setup flag REGISTERED_FD_ONLY is not supported (an IoUring owns its ring fd)",
         ),
         (
             SetupFlags::CQE_MIXED.bits(),
@@ -419,8 +438,21 @@ fn map<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
         cq_map,
         sqe_map,
     } = map_regions(fd.as_fd(), &p)?;
+    Ok(assemble(fd, p, sq, cq, sq_map, cq_map, sqe_map))
+}
+
+/// The [`IoUring`] around a ring's fd, params and regions.
+fn assemble<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
+    fd: OwnedFd,
+    p: io_uring_params,
+    sq: RawSq,
+    cq: RawCq,
+    sq_map: Mmap,
+    cq_map: Option<Mmap>,
+    sqe_map: Mmap,
+) -> IoUring<S, C> {
     let enter_fd = fd.as_raw_fd();
-    Ok(IoUring {
+    IoUring {
         sq,
         cq,
         enter_fd,
@@ -434,7 +466,7 @@ fn map<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
         sqe_map,
         fd,
         _entries: PhantomData,
-    })
+    }
 }
 
 /// A ring's three mappings and the queue pointers into them.
@@ -491,9 +523,31 @@ pub(crate) fn map_regions(fd: BorrowedFd<'_>, p: &io_uring_params) -> Result<Reg
             errno,
         })?;
 
+    // SAFETY: the three mappings are the regions `p` describes, of the
+    // lengths computed above from `p`.
+    Ok(unsafe { regions_in(p, sq_map, cq_map, sqe_map) })
+}
+
+/// Finds the queue fields in a ring's mappings: `sq_map` holds the SQ ring
+/// (and the CQ ring when `cq_map` is `None`), `sqe_map` the SQE array.
+///
+/// # Safety
+///
+/// The mappings must hold the regions `p` describes: every offset in
+/// `p.sq_off`/`p.cq_off` plus what lies there (the SQ index array, the
+/// CQEs, the SQEs) must be inside them.
+unsafe fn regions_in(
+    p: &io_uring_params,
+    sq_map: Mmap,
+    cq_map: Option<Mmap>,
+    sqe_map: Mmap,
+) -> Regions {
+    let flags = SetupFlags::from_bits_retain(p.flags.bits());
+    let sqe_shift = u32::from(flags.contains(SetupFlags::SQE128));
+    let cqe_shift = u32::from(flags.contains(SetupFlags::CQE32));
     let cq_base = cq_map.as_ref().unwrap_or(&sq_map);
     // SAFETY: the offsets come from the kernel's params for these very
-    // regions, lie within the lengths mapped above, and are 4-byte aligned
+    // regions, lie within them (the caller's contract), and are 4-byte aligned
     // (8 for the CQE array); ring_mask/ring_entries are written once by the
     // kernel at setup and only read afterwards.
     let sq = unsafe {
@@ -531,11 +585,89 @@ pub(crate) fn map_regions(fd: BorrowedFd<'_>, p: &io_uring_params) -> Result<Reg
             unsafe { array.add(i as usize).write(i) };
         }
     }
-    Ok(Regions {
+    Regions {
         sq,
         cq,
         sq_map,
         cq_map,
         sqe_map,
-    })
+    }
+}
+
+/// The largest SQ and CQ the kernel allows (`IORING_MAX_ENTRIES`,
+/// `IORING_MAX_CQ_ENTRIES`).
+const MAX_SQ: u32 = 32768;
+const MAX_CQ: u32 = 2 * MAX_SQ;
+/// Room for the kernel's `struct io_rings` header before the CQEs (64 bytes
+/// on 6.18; a page leaves room for it to grow).
+const RINGS_HEADER: usize = 4096;
+
+/// Memory for a `NO_MMAP` ring: the rings region (both rings, as the kernel
+/// lays them out) and the SQE array, sized from the entry counts the kernel
+/// will choose for `entries` and `b`'s settings.
+fn no_mmap_memory(entries: u32, flags: u32, cq_entries: u32) -> Result<(Mmap, Mmap), Error> {
+    let clamp = flags & SetupFlags::CLAMP.bits() != 0;
+    let too_big = Error::InvalidArgument("too many entries for a NO_MMAP ring");
+    let sq = match entries {
+        0 => return Err(Error::InvalidArgument("a ring needs at least one entry")),
+        n if n > MAX_SQ && !clamp => return Err(too_big),
+        n => n.min(MAX_SQ).next_power_of_two(),
+    };
+    let cq = if flags & SetupFlags::CQSIZE.bits() != 0 {
+        match cq_entries {
+            n if n > MAX_CQ && !clamp => return Err(too_big),
+            n => n.clamp(sq, MAX_CQ).next_power_of_two(),
+        }
+    } else {
+        2 * sq
+    };
+    let cqe = 16usize << u32::from(flags & SetupFlags::CQE32.bits() != 0);
+    let sqe = 64usize << u32::from(flags & SetupFlags::SQE128.bits() != 0);
+    // Header, CQEs, cache-line padding, the SQ index array.
+    let rings = RINGS_HEADER + cq as usize * cqe + 64 + sq as usize * 4;
+    let sqes = sq as usize * sqe;
+    let map =
+        |len: usize, region| Mmap::anonymous(len).map_err(|errno| Error::Map { region, errno });
+    Ok((map(rings, Region::SqRing)?, map(sqes, Region::Sqes)?))
+}
+
+/// Assembles a `NO_MMAP` ring from the memory it was set up in, after
+/// checking that the kernel's layout fits that memory.
+fn map_no_mmap<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
+    fd: OwnedFd,
+    p: io_uring_params,
+    rings: Mmap,
+    sqes: Mmap,
+) -> Result<IoUring<S, C>, Error> {
+    let flags = SetupFlags::from_bits_retain(p.flags.bits());
+    let cqe = 16usize << u32::from(flags.contains(SetupFlags::CQE32));
+    let sqe = 64usize << u32::from(flags.contains(SetupFlags::SQE128));
+    let cq_end = p.cq_off.cqes as usize + p.cq_entries as usize * cqe;
+    let sq_end = if flags.contains(SetupFlags::NO_SQARRAY) {
+        0
+    } else {
+        p.sq_off.array as usize + p.sq_entries as usize * 4
+    };
+    let header_end = [p.sq_off.dropped, p.sq_off.flags, p.cq_off.overflow]
+        .iter()
+        .map(|&o| o as usize + 4)
+        .max()
+        .unwrap_or(0);
+    if cq_end.max(sq_end).max(header_end) > rings.len() || p.sq_entries as usize * sqe > sqes.len()
+    {
+        return Err(Error::InvalidArgument(
+            "the kernel laid out a NO_MMAP ring larger than the memory ring-core gave it",
+        ));
+    }
+    // SAFETY: with NO_MMAP both rings live in `rings` (offsets relative to
+    // its start) and the SQEs in `sqes`, and every offset and array was just
+    // checked to lie inside them.
+    let Regions {
+        sq,
+        cq,
+        sq_map,
+        cq_map,
+        sqe_map,
+    } = unsafe { regions_in(&p, rings, None, sqes) };
+    Ok(assemble(fd, p, sq, cq, sq_map, cq_map, sqe_map))
 }

@@ -25,8 +25,11 @@ use rustix::io_uring::{
 ///
 /// If `params.flags` contains `IORING_SETUP_ATTACH_WQ`, `params.wq_fd` must be
 /// an open io_uring file descriptor. If it contains `IORING_SETUP_NO_MMAP`,
-/// the user addresses in `params` must point to memory that outlives the ring
-/// (ring-core never sets that flag itself).
+/// the user addresses in `params` must point to page-aligned, writable
+/// memory at least as large as the regions the kernel lays out, used for
+/// nothing else while the ring uses it. (The kernel pins those pages, so
+/// unmapping them before the ring fd closes, as `IoUring`'s field order
+/// does, never lets it write into memory reused for something else.)
 ///
 /// See `man 2 io_uring_setup`.
 #[inline]

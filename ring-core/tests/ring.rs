@@ -97,13 +97,13 @@ fn every_setup_flag_builds_a_working_ring() {
 
 #[test]
 fn unmappable_and_unknown_setup_flags_are_refused() {
-    let err = IoUring::builder().raw_flags(1 << 14).build(8).unwrap_err();
+    let err = IoUring::builder().raw_flags(1 << 15).build(8).unwrap_err();
     assert!(
-        matches!(err, ring_core::Error::InvalidArgument(reason) if reason.contains("NO_MMAP")),
+        matches!(err, ring_core::Error::InvalidArgument(reason) if reason.contains("REGISTERED_FD_ONLY")),
         "{err:?}"
     );
-    // REGISTERED_FD_ONLY, CQE_MIXED, SQE_MIXED and bits SetupFlags does not name.
-    for bit in [15, 18, 19, 20, 31] {
+    // CQE_MIXED, SQE_MIXED and bits SetupFlags does not name.
+    for bit in [18, 19, 20, 31] {
         let err = IoUring::builder().raw_flags(1 << bit).build(8).unwrap_err();
         assert!(
             matches!(err, ring_core::Error::InvalidArgument(_)),
@@ -113,6 +113,67 @@ fn unmappable_and_unknown_setup_flags_are_refused() {
     // A named, mappable flag given raw goes through.
     let ring = IoUring::builder().raw_flags(1 << 4).build(8).unwrap();
     assert!(ring.params().flags().contains(SetupFlags::CLAMP));
+}
+
+#[test]
+fn no_mmap_rings_live_in_memory_ring_core_provides() {
+    let variants: Vec<(&str, ring_core::Builder)> = vec![
+        ("no_mmap", IoUring::builder().no_mmap()),
+        ("raw bit", IoUring::builder().raw_flags(1 << 14)),
+        ("cqsize", IoUring::builder().no_mmap().cq_entries(64)),
+        ("no_sqarray", IoUring::builder().no_mmap().no_sqarray()),
+        (
+            "defer_taskrun",
+            IoUring::builder().no_mmap().single_issuer().defer_taskrun(),
+        ),
+    ];
+    for (name, b) in variants {
+        let mut ring = b.build(8).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            ring.params().flags().contains(SetupFlags::NO_MMAP),
+            "{name}"
+        );
+        // The kernel has nothing to map at the ring offsets: the rings are
+        // in our memory.
+        // SAFETY: a fresh shared mapping at an address of the kernel's
+        // choice; unmapped at once if it succeeds.
+        let mapped = unsafe {
+            rustix::mm::mmap(
+                core::ptr::null_mut(),
+                4096,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::SHARED,
+                &ring,
+                0, // IORING_OFF_SQ_RING
+            )
+        };
+        assert!(mapped.is_err(), "{name}: the kernel mapped its own rings");
+        // Rounds past the ring size, so head and tail wrap.
+        nop_rounds(&mut ring, 6, 5);
+    }
+    // The same big ring, with 128-byte SQEs and 32-byte CQEs, in our memory.
+    let ring = IoUring::builder()
+        .no_mmap()
+        .sqe128()
+        .cqe32()
+        .cq_entries(32)
+        .build(16)
+        .unwrap();
+    strided_rounds(ring, |c: &cqueue::Entry32| {
+        (c.entry.user_data(), c.entry.result())
+    });
+    // It cannot be resized: the new rings would need new memory.
+    let mut ring = IoUring::builder()
+        .no_mmap()
+        .no_sqarray()
+        .single_issuer()
+        .defer_taskrun()
+        .build(4)
+        .unwrap();
+    assert!(matches!(
+        ring.resize(8, 0),
+        Err(ring_core::Error::InvalidArgument(_))
+    ));
 }
 
 /// Three rounds of four NOPs through a ring of entry types `S`/`C`: the
