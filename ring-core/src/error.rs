@@ -84,9 +84,9 @@ impl From<Error> for std::io::Error {
     /// ```
     /// use ring_core::{Errno, IoUring};
     ///
-    /// // A layout-changing flag this crate refuses before any syscall, and
+    /// // A setup flag this crate refuses before any syscall, and
     /// // an SQ size the kernel refuses.
-    /// let refused: std::io::Error = IoUring::builder().raw_flags(1 << 14).build(8).unwrap_err().into();
+    /// let refused: std::io::Error = IoUring::builder().raw_flags(1 << 15).build(8).unwrap_err().into();
     /// assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
     /// let err: std::io::Error = IoUring::new(0).unwrap_err().into();
     /// assert!(err.to_string().starts_with("io_uring_setup failed: "));
