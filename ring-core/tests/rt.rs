@@ -532,3 +532,86 @@ fn the_driver_exposes_the_ring_fd() {
     let fd = d.as_fd();
     assert!(rustix::io::fcntl_getfd(fd).is_ok());
 }
+
+/// Polls every future of a set until all are done; their outputs in order.
+struct JoinAll<F: Future + Unpin> {
+    futs: Vec<Option<F>>,
+    outs: Vec<Option<F::Output>>,
+}
+
+impl<F: Future + Unpin> Future for JoinAll<F>
+where
+    F::Output: Unpin,
+{
+    type Output = Vec<F::Output>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<F::Output>> {
+        let this = &mut *self;
+        for (f, out) in this.futs.iter_mut().zip(this.outs.iter_mut()) {
+            if let Some(fut) = f {
+                if let Poll::Ready(v) = Pin::new(fut).poll(cx) {
+                    *out = Some(v);
+                    *f = None;
+                }
+            }
+        }
+        if this.futs.iter().all(Option::is_none) {
+            Poll::Ready(this.outs.iter_mut().map(|o| o.take().unwrap()).collect())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+fn join_all<F: Future + Unpin>(futs: Vec<F>) -> JoinAll<F> {
+    let outs = futs.iter().map(|_| None).collect();
+    JoinAll {
+        futs: futs.into_iter().map(Some).collect(),
+        outs,
+    }
+}
+
+/// Far more futures in flight than the ring has submission slots (4): each
+/// push that finds the queue full submits to make room, and every future
+/// still gets its own result.
+#[test]
+fn more_futures_than_submission_slots_all_complete() {
+    let rt = Runtime::new(4).unwrap();
+    let d = rt.driver().clone();
+    let outs = rt.block_on(async move {
+        let futs: Vec<_> = (0..300)
+            .map(|i| d.sleep(Duration::from_micros(i % 7)))
+            .collect();
+        join_all(futs).await
+    });
+    assert_eq!(outs.len(), 300);
+    assert!(outs.iter().all(Result::is_ok));
+    settle(rt.driver());
+}
+
+/// `Driver::pushed` resolves only once something waits to be submitted,
+/// and `turn` submits it: the handshake an outside executor relies on.
+#[test]
+fn pushed_resolves_when_an_operation_waits_for_submission() {
+    let d = Driver::new(8).unwrap();
+    let mut pushed = Box::pin(d.pushed());
+    assert!(pushed
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending());
+    drop(pushed);
+    let mut nop = d.nop();
+    assert!(poll_once(&mut nop).is_pending());
+    let mut pushed = Box::pin(d.pushed());
+    assert!(pushed
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_ready());
+    drop(pushed);
+    settle(&d);
+    assert!(matches!(poll_once(&mut nop), Poll::Ready(Ok(()))));
+    let mut pushed = Box::pin(d.pushed());
+    assert!(pushed
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending());
+}
