@@ -165,7 +165,9 @@ impl<S: Store> Ring<S> {
         if !self.make_room(2) {
             return Err(PushError::Full((first, then)));
         }
+        self.table.reserve();
         let (e1, t1) = self.table.admit(first.into());
+        self.table.reserve();
         let (e2, t2) = self.table.admit(then.into());
         let entries = [e1.flags(Flags::IO_LINK), e2];
         // SAFETY: as in `Pusher::push`, for both entries (their resources
@@ -262,6 +264,7 @@ impl<S: Store> Pusher<'_, S> {
         if !self.sq.has_room() {
             return Err(PushError::Full(op));
         }
+        self.table.reserve();
         let (entry, token) = self.table.admit(op.into());
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds
