@@ -379,7 +379,14 @@ impl Inner {
                 *pending -= 1;
             }
             let key = by_slot.get(c.token().slot()).copied().unwrap_or(IGNORE);
-            let Some(e) = entries.get_mut(key as usize) else {
+            // `by_slot` routes by slot only; the whole token must match too.
+            // A message's user_data is the sender's value with bit 63 set,
+            // so its low bits can name any slot: without this check it
+            // would come out of that slot's stream as one of its items.
+            let Some(e) = entries
+                .get_mut(key as usize)
+                .filter(|e| e.token == Some(c.token()))
+            else {
                 out.drop.push(c);
                 continue;
             };
