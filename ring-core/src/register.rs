@@ -217,12 +217,42 @@ impl Submitter<'_> {
     /// gives each new file a tag (`IORING_REGISTER_FILES_UPDATE2`, 5.13):
     /// when a tagged file later leaves the table (replaced, or the table
     /// dropped), the kernel posts a completion whose `user_data` is its tag
-    /// (0: no completion). `-1` empties a slot (its tag must be 0). Returns
-    /// how many slots were updated.
-    pub fn register_files_update_tagged(
+    /// (0: no completion). `None` empties a slot (its tag must be 0).
+    /// Returns how many slots were updated.
+    ///
+    /// # Safety
+    ///
+    /// As for [`register_files`](Self::register_files): no operation in
+    /// flight or pushed later may expect another file at these slots, and
+    /// no safe-tier [`Files`](crate::owned::Files) table may manage them.
+    /// A tag comes back as a completion's `user_data`, so it is bound by
+    /// [`push`](crate::squeue::SubmissionQueue::push)'s rule for
+    /// `user_data`: on a ring the safe tier wraps
+    /// ([`owned::Ring::from_ring`](crate::owned::Ring::from_ring)), every
+    /// tag is 0 or has bit 63 set, else its completion could hand back an
+    /// operation the kernel still uses.
+    ///
+    /// Without `unsafe` it does not compile:
+    ///
+    /// ```compile_fail,E0133
+    /// let ring = ring_core::IoUring::new(4).unwrap();
+    /// ring.submitter().register_files_sparse(1).unwrap();
+    /// ring.submitter().register_files_update_tagged(0, &[None], &[0]).unwrap();
+    /// ```
+    ///
+    /// The same call with `unsafe`, on a raw ring that keeps the contract:
+    ///
+    /// ```
+    /// let ring = ring_core::IoUring::new(4).unwrap();
+    /// ring.submitter().register_files_sparse(1).unwrap();
+    /// // SAFETY: a raw ring: no safe-tier table, nothing in flight.
+    /// let n = unsafe { ring.submitter().register_files_update_tagged(0, &[None], &[0]) };
+    /// assert_eq!(n.unwrap(), 1);
+    /// ```
+    pub unsafe fn register_files_update_tagged(
         &self,
         offset: u32,
-        fds: &[RawFd],
+        fds: &[Option<BorrowedFd<'_>>],
         tags: &[u64],
     ) -> Result<u32, Error> {
         if fds.len() != tags.len() {
@@ -230,13 +260,15 @@ impl Submitter<'_> {
                 "register_files_update_tagged needs one tag per fd",
             ));
         }
+        let raw: Vec<RawFd> = fds.iter().map(raw_or_empty).collect();
         let mut update = io_uring_rsrc_update2::default();
         update.offset = offset;
-        update.data = io_uring_ptr::new(fds.as_ptr().cast_mut().cast());
+        update.data = io_uring_ptr::new(raw.as_ptr().cast_mut().cast());
         update.tags = io_uring_ptr::new(tags.as_ptr().cast_mut().cast());
-        update.nr = len_u32(fds.len())?;
+        update.nr = len_u32(raw.len())?;
         // SAFETY: one io_uring_rsrc_update2 pointing at `nr` fds and `nr`
-        // tags, all read during the call only.
+        // tags, all read during the call only; each fd is open (borrowed
+        // for the call) or -1.
         unsafe {
             call(
                 self.fd,
@@ -249,8 +281,34 @@ impl Submitter<'_> {
     }
 
     /// Drops the file table (`IORING_UNREGISTER_FILES`).
-    pub fn unregister_files(&self) -> Result<(), Error> {
-        // SAFETY: takes no argument.
+    ///
+    /// # Safety
+    ///
+    /// No safe-tier [`Files`](crate::owned::Files) table may manage this
+    /// ring's file table: its [`FixedFile`](crate::owned::FixedFile)s name
+    /// slots by index, and a table registered afterwards would give the
+    /// same indices to other files. Likewise no operation pushed later may
+    /// expect the old table's file at a slot.
+    ///
+    /// Without `unsafe` it does not compile:
+    ///
+    /// ```compile_fail,E0133
+    /// let ring = ring_core::IoUring::new(4).unwrap();
+    /// ring.submitter().register_files_sparse(1).unwrap();
+    /// ring.submitter().unregister_files().unwrap();
+    /// ```
+    ///
+    /// The same call with `unsafe`, on a raw ring that keeps the contract:
+    ///
+    /// ```
+    /// let ring = ring_core::IoUring::new(4).unwrap();
+    /// ring.submitter().register_files_sparse(1).unwrap();
+    /// // SAFETY: a raw ring: no safe-tier table, nothing in flight.
+    /// unsafe { ring.submitter().unregister_files() }.unwrap();
+    /// ```
+    pub unsafe fn unregister_files(&self) -> Result<(), Error> {
+        // SAFETY: takes no argument; what the slots named is the caller's
+        // contract.
         unsafe {
             call(
                 self.fd,

@@ -3,9 +3,20 @@
 //! kernel act on memory or a descriptor the program no longer owns, or to
 //! make a completion release an operation the kernel still uses, and checks
 //! that it fails to. The older attacks are in `io_safety.rs`; this file
-//! holds the ones found later (safe raw-tier registration calls on an
-//! owned ring, messages routed into the async layer, ring handles that
-//! outlive their ring).
+//! holds the ones found later (raw-tier registration calls on an owned
+//! ring, messages routed into the async layer, ring handles that outlive
+//! their ring).
+//!
+//! Three attacks here broke the safe tier and no longer compile, so they
+//! live on as compile-fail doctests: a tagged file update
+//! (`Submitter::register_files_update_tagged`) tagged with a live token
+//! made the kernel post that token when the file left its slot, and the
+//! owned ring handed back a read and its buffer while the kernel still
+//! waited to write into it; the same call took raw numbers and put
+//! another file into a slot an owned `FixedFile` held; and
+//! `Submitter::unregister_files` followed by a second `Files` table gave
+//! slot 0 to another file while a `FixedFile` still named it. Both calls
+//! are `unsafe` now, with those rules in their contracts.
 
 #![forbid(unsafe_code)]
 
@@ -18,8 +29,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ring_core::owned::{
-    self, Files, FixedBufs, MsgRing, PollAdd, Read, ReadFixed, Ring, RingHandle, SharedFd, Store,
-    Write,
+    self, FixedBufs, MsgRing, PollAdd, ReadFixed, Ring, RingHandle, SharedFd, Store,
 };
 use ring_core::rt::Driver;
 
@@ -43,94 +53,6 @@ fn drain_for<S: Store>(ring: &mut Ring<S>, for_how_long: Duration) -> Vec<owned:
         out.extend(ring.completions());
     }
     out
-}
-
-/// A file-table tag is a `user_data` the kernel posts when the tagged file
-/// leaves its slot. Tagging a file with a live read's token, then emptying
-/// the slot, must not make the owned ring hand the read (and its buffer)
-/// back while the kernel still waits to write into that buffer.
-#[test]
-fn a_file_tag_cannot_forge_a_live_tokens_completion() {
-    let (r, mut w) = common::pipe();
-    let r = SharedFd::new(r);
-    let mut ring = Ring::new(8).unwrap();
-    let token = ring.push(Read::new(&r, vec![0u8; 16])).unwrap();
-    ring.submit().unwrap();
-    let (x, _x_w) = common::pipe();
-    let sub = ring.raw().submitter();
-    sub.register_files_sparse(1).unwrap();
-    sub.register_files_update_tagged(0, &[x.as_raw_fd()], &[token.raw()])
-        .unwrap();
-    sub.register_files_update_tagged(0, &[-1], &[0]).unwrap();
-    let forged: Vec<_> = drain_for(&mut ring, Duration::from_millis(200))
-        .into_iter()
-        .filter(|c| c.is_final())
-        .collect();
-    assert!(
-        forged.is_empty(),
-        "a tag completion released the read while the kernel still waits on the pipe"
-    );
-    assert_eq!(ring.in_flight(), 1);
-    w.write_all(b"late").unwrap();
-    let c = wait_all(&mut ring, 1);
-    assert_eq!(c[0].token(), token);
-    assert_eq!(c[0].result(), Ok(4));
-}
-
-/// `Files` hands out slot 0 of its table. Unregistering the table behind
-/// its back and registering a new one hands slot 0 out again: a write
-/// built with the first `FixedFile` must not land in the second file.
-#[test]
-fn unregistering_the_file_table_cannot_alias_a_live_fixed_file() {
-    let ring = Ring::new(8).unwrap();
-    let mut ring = ring;
-    let (path_a, a) = common::temp_file("atk-unreg-a");
-    let files = Files::register(ring.raw(), 1).unwrap();
-    let fixed_a = files.install(&a).unwrap();
-    let _ = ring.raw().submitter().unregister_files();
-    let (path_b, b) = common::temp_file("atk-unreg-b");
-    match Files::register(ring.raw(), 1) {
-        Ok(files_b) => {
-            let _fixed_b = files_b.install(&b).unwrap();
-            ring.push(Write::new(&fixed_a, b"meant for a".to_vec()))
-                .unwrap();
-            let _ = wait_all(&mut ring, 1);
-            assert!(
-                std::fs::read(&path_b).unwrap().is_empty(),
-                "a write built for file a landed in file b"
-            );
-        }
-        Err(_) => {} // the first table is still there: nothing to alias
-    }
-    drop((a, b));
-    std::fs::remove_file(path_a).unwrap();
-    std::fs::remove_file(path_b).unwrap();
-}
-
-/// A tagged file-table update takes raw numbers and any slot: it must not
-/// be able to put another file into a slot an owned `FixedFile` holds.
-#[test]
-fn a_tagged_update_cannot_swap_the_file_behind_a_fixed_file() {
-    let mut ring = Ring::new(8).unwrap();
-    let (path_a, a) = common::temp_file("atk-swap-a");
-    let (path_b, b) = common::temp_file("atk-swap-b");
-    let files = Files::register(ring.raw(), 1).unwrap();
-    let fixed_a = files.install(&a).unwrap();
-    let _ = ring.raw().submitter().register_files_update_tagged(
-        fixed_a.index(),
-        &[b.as_raw_fd()],
-        &[0],
-    );
-    ring.push(Write::new(&fixed_a, b"meant for a".to_vec()))
-        .unwrap();
-    let _ = wait_all(&mut ring, 1);
-    assert!(
-        std::fs::read(&path_b).unwrap().is_empty(),
-        "a write built for file a landed in file b"
-    );
-    drop((a, b));
-    std::fs::remove_file(path_a).unwrap();
-    std::fs::remove_file(path_b).unwrap();
 }
 
 /// Unregistering the buffer table behind a `FixedBufs` pool and

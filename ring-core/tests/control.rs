@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::Read as _;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use ring_core::control::{Clock, Napi, RegionDesc, ZcrxAreaReg, ZcrxIfqReg};
@@ -166,10 +166,13 @@ fn tagged_file_updates_post_the_tag_when_the_file_leaves() {
     let mut ring = IoUring::new(4).unwrap();
     ring.submitter().register_files_sparse(2).unwrap();
     let (mut r, w) = common::pipe();
-    let n = ring
-        .submitter()
-        .register_files_update_tagged(0, &[w.as_raw_fd()], &[0xfeed])
-        .unwrap();
+    // SAFETY: a raw ring with no safe-tier file table (so any tag may come
+    // back); the raw write below expects `w` at slot 0.
+    let n = unsafe {
+        ring.submitter()
+            .register_files_update_tagged(0, &[Some(w.as_fd())], &[0xfeed])
+    }
+    .unwrap();
     assert_eq!(n, 1);
     let msg = b"tagged";
     let write = opcode::Write::new(Fixed(0), msg.as_ptr(), 6)
@@ -180,14 +183,20 @@ fn tagged_file_updates_post_the_tag_when_the_file_leaves() {
     r.read_exact(&mut got).unwrap();
     assert_eq!(&got, msg);
     // Emptying the slot releases the file: its tag comes back as a CQE.
-    ring.submitter()
-        .register_files_update_tagged(0, &[-1], &[0])
-        .unwrap();
+    // SAFETY: as above; nothing is in flight.
+    unsafe {
+        ring.submitter()
+            .register_files_update_tagged(0, &[None], &[0])
+    }
+    .unwrap();
     let c = common::reap(&mut ring, 1);
     assert_eq!(c[0].user_data(), 0xfeed);
     assert!(matches!(
-        ring.submitter()
-            .register_files_update_tagged(0, &[-1, -1], &[0]),
+        // SAFETY: refused before the kernel is asked.
+        unsafe {
+            ring.submitter()
+                .register_files_update_tagged(0, &[None, None], &[0])
+        },
         Err(Error::InvalidArgument(_))
     ));
     drop(w);
