@@ -29,7 +29,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ring_core::owned::{
-    self, FixedBufs, MsgRing, PollAdd, ReadFixed, Ring, RingHandle, SharedFd, Store,
+    self,
+    op::{MsgRing, PollAdd, ReadFixed},
+    FixedBufs, Ring, RingHandle, SharedFd, Store,
 };
 use ring_core::rt::Driver;
 
@@ -73,7 +75,7 @@ fn a_stale_fixed_buffer_cannot_write_another_pools_buffer() {
     let (path, mut f) = common::temp_file("atk-fixedbuf");
     f.write_all(&[b'X'; 64]).unwrap();
     let f = SharedFd::new(f);
-    ring.push(ReadFixed::new(&f, a0).offset(0)).unwrap();
+    ring.push(ReadFixed::new(&f, a0).at(0)).unwrap();
     let c = wait_all(&mut ring, 1);
     assert!(
         b0.iter().all(|&x| x == b'B'),
