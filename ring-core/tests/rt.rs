@@ -615,3 +615,35 @@ fn pushed_resolves_when_an_operation_waits_for_submission() {
         .poll(&mut Context::from_waker(Waker::noop()))
         .is_pending());
 }
+
+/// A buffer ring of another ring is refused at the push, by the future
+/// (an `InvalidInput` error) and by the stream (it ends at once, and says
+/// why): it would name another ring's buffers.
+#[test]
+fn resources_of_another_ring_are_refused() {
+    let other = Driver::new(8).unwrap();
+    let theirs = Rc::new(
+        other
+            .with_raw(|r| BufRing::builder(5, 4, 64).build(r))
+            .unwrap(),
+    );
+    let (_c, s) = common::connected_pair();
+    let s = SharedFd::new(s);
+    let rt = Runtime::new(8).unwrap();
+    let d = rt.driver().clone();
+    let (refused_future, refused_stream) = rt.block_on(async move {
+        let once = d
+            .submit(ring_core::owned::op::RecvMulti::new(&s, theirs.clone()).once())
+            .await;
+        let mut stream = d.recv_multi(&s, theirs);
+        let first = stream.next().await;
+        (
+            matches!(once, Err(ring_core::owned::PushError::WrongRing(_))),
+            first.is_none() && stream.refused(),
+        )
+    });
+    assert!(refused_future);
+    assert!(refused_stream);
+    // Nothing went in: at most the runtime's own eventfd read is in flight.
+    assert!(rt.driver().in_flight() <= 1, "{:?}", rt.driver());
+}

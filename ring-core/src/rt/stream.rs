@@ -34,12 +34,15 @@ pub struct Multi<T: Operation, I = Completion> {
     key: u32,
     op: Option<T>,
     ended: bool,
+    refused: bool,
     map: fn(Completion) -> I,
 }
 
 impl Driver {
     /// Pushes a multishot operation at the first [`Multi::next`] and yields
-    /// its completions.
+    /// its completions. An operation that uses a resource registered with
+    /// another ring is refused at that push ([`Multi::refused`]), and the
+    /// stream ends at once.
     pub fn submit_multi<T: Operation>(&self, op: T) -> Multi<T> {
         self.submit_multi_map(op, |c| c)
     }
@@ -56,6 +59,7 @@ impl Driver {
             key: NO_KEY,
             op: Some(op),
             ended: false,
+            refused: false,
             map,
         }
     }
@@ -68,6 +72,13 @@ impl<T: Operation, I> Multi<T, I> {
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Next<'_, T, I> {
         Next { stream: self }
+    }
+
+    /// Whether the push refused the operation (it uses a buffer ring,
+    /// registered file or fixed buffer of another ring); the stream then
+    /// yields nothing.
+    pub fn refused(&self) -> bool {
+        self.refused
     }
 
     /// Cancels the operation; the stream goes on to yield what is queued
@@ -134,6 +145,7 @@ impl<T: Operation, I> Multi<T, I> {
                         let key = std::mem::replace(&mut self.key, NO_KEY);
                         drop(inner.free(key));
                         self.ended = true;
+                        self.refused = true;
                         Poll::Ready(None)
                     }
                 }
