@@ -95,6 +95,58 @@ fn every_setup_flag_builds_a_working_ring() {
     }
 }
 
+/// Pushes an entry the kernel fails while submitting (a NOP with an SQE flag
+/// bit no kernel knows: `EINVAL` when the request is initialised) and two
+/// NOPs, submits once, and returns how many the kernel took.
+fn submit_bad_then_two_nops(ring: &mut IoUring) -> usize {
+    let bad = opcode::Nop::new()
+        .build()
+        .flags(squeue::Flags::from_bits_retain(0x80))
+        .user_data(1);
+    {
+        let mut sq = ring.submission();
+        // SAFETY: NOPs point to nothing.
+        unsafe {
+            sq.push_multiple(&[bad, nops(1, 2)[0], nops(1, 3)[0]])
+                .unwrap()
+        };
+    }
+    ring.submit().unwrap()
+}
+
+#[test]
+fn submit_all_goes_on_past_a_failed_entry() {
+    // Without SUBMIT_ALL the kernel stops at the entry it fails...
+    let mut ring = IoUring::new(4).unwrap();
+    assert_eq!(submit_bad_then_two_nops(&mut ring), 1);
+    assert_eq!(ring.submission().len(), 2, "the NOPs wait in the SQ");
+    // ...with it, it submits the rest of the batch.
+    let mut ring = IoUring::builder().submit_all().build(4).unwrap();
+    assert_eq!(submit_bad_then_two_nops(&mut ring), 3);
+    let c = common::reap(&mut ring, 3);
+    let m = common::by_user_data(&c);
+    assert_eq!(m[&1].result(), Err(Errno::INVAL));
+    assert_eq!((m[&2].result(), m[&3].result()), (Ok(0), Ok(0)));
+}
+
+#[test]
+fn single_issuer_refuses_another_thread() {
+    let mut ring = IoUring::builder().single_issuer().build(4).unwrap();
+    nop_rounds(&mut ring, 2, 1); // this thread is the issuer
+    let ring = std::thread::spawn(move || {
+        {
+            let mut sq = ring.submission();
+            // SAFETY: a NOP points to nothing.
+            unsafe { sq.push(&nops(1, 9)[0]).unwrap() };
+        }
+        assert_eq!(ring.submit(), Err(SubmitError::Os(Errno::EXIST)));
+        ring
+    })
+    .join()
+    .unwrap();
+    drop(ring);
+}
+
 #[test]
 fn unmappable_and_unknown_setup_flags_are_refused() {
     let err = IoUring::builder().raw_flags(1 << 15).build(8).unwrap_err();
