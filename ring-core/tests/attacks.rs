@@ -25,12 +25,14 @@ mod common;
 
 use std::io::Write as _;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
     self,
-    op::{MsgRing, PollAdd, ReadFixed},
+    op::{MsgRing, Nop, PollAdd, ReadFixed, RecvMulti},
     FixedBufs, Ring, RingHandle, SharedFd, Store,
 };
 use ring_core::rt::Driver;
@@ -148,4 +150,51 @@ fn a_message_is_not_delivered_into_a_streams_completions() {
         "a message came out of the poll's stream"
     );
     assert_eq!(first.result(), Ok(1), "POLLIN from the pipe");
+}
+
+ring_core::operations! {
+    /// A typed ring's operations, with a `From` impl written to lie.
+    enum Smuggler {
+        Recv(RecvMulti),
+    }
+}
+
+thread_local! {
+    static SMUGGLED: std::cell::RefCell<Option<RecvMulti>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `From<Nop>` hands back a receive whose buffer ring is another ring's.
+impl From<Nop> for Smuggler {
+    fn from(_: Nop) -> Self {
+        Smuggler::Recv(
+            SMUGGLED
+                .with(|s| s.borrow_mut().take())
+                .expect("a receive to smuggle"),
+        )
+    }
+}
+
+/// `Ring::push` checks the operation it is given against the ring, then
+/// converts it into the ring's operation type. A conversion that swaps in
+/// a receive whose buffer ring belongs to another ring must not get that
+/// receive onto this ring: the kernel would fill this ring's buffer and
+/// the completion would hand out the other ring's buffer with that id
+/// (`a_buffer_ring_of_another_ring_is_refused` for the honest path).
+#[test]
+#[should_panic(expected = "conversion changed the ring-bound resources")]
+fn a_lying_conversion_cannot_smuggle_another_rings_buffer_ring() {
+    let other = Ring::new(4).unwrap();
+    let bufs = Rc::new(BufRing::builder(1, 4, 64).build(other.raw()).unwrap());
+    let mut ring = Ring::<Smuggler>::typed(4).unwrap();
+    let _own = BufRing::builder(1, 4, 64).build(ring.raw()).unwrap();
+    let (c, s) = common::connected_pair();
+    SMUGGLED.with(|slot| *slot.borrow_mut() = Some(RecvMulti::new(s, bufs)));
+    let pushed = ring.push(Nop);
+    // Reached on a ring that lets it through: the other ring's buffer is
+    // now named by this ring's completions.
+    drop(c);
+    panic!(
+        "the smuggled receive was pushed: {:?}",
+        pushed.map(|t| t.raw())
+    );
 }
