@@ -269,6 +269,11 @@ pub trait Store: sealed::Sealed + 'static {
     fn result_is_fd(&self) -> bool;
     /// See [`Operation::usable_on`].
     fn usable_on(&self, ring: RingId) -> bool;
+    /// [`usable_on`](Self::usable_on) asked again of the value a push
+    /// converted (`Into<Self>`) from the operation it checked: a typed
+    /// ring's `From` impls may be the user's own, and one may return
+    /// another operation than the one it was given.
+    fn converted_usable_on(&self, ring: RingId) -> bool;
 }
 
 mod sealed {
@@ -294,6 +299,10 @@ impl<O: Operation> Store for O {
     fn usable_on(&self, ring: RingId) -> bool {
         Operation::usable_on(self, ring)
     }
+    #[inline(always)]
+    fn converted_usable_on(&self, ring: RingId) -> bool {
+        Operation::usable_on(self, ring)
+    }
 }
 
 impl Store for Box<dyn Operation> {
@@ -312,6 +321,13 @@ impl Store for Box<dyn Operation> {
     #[inline]
     fn usable_on(&self, ring: RingId) -> bool {
         (**self).usable_on(ring)
+    }
+    #[inline(always)]
+    fn converted_usable_on(&self, _ring: RingId) -> bool {
+        // The one conversion of an `Operation` into `Box<dyn Operation>` is
+        // the blanket `From` below (coherence rules out any other for a
+        // type that is an `Operation`): it boxes the value already checked.
+        true
     }
 }
 

@@ -122,6 +122,14 @@ impl<S: Store> Ring<S> {
     /// still full the operation comes back in [`PushError::Full`]. An
     /// operation that uses a resource of another ring comes back in
     /// [`PushError::WrongRing`].
+    ///
+    /// # Panics
+    ///
+    /// If converting the operation into the ring's type (`Into<S>`, a
+    /// typed ring's `From` impls) returns a value that uses another ring's
+    /// resources: such an impl hands over another operation than the one
+    /// checked (test
+    /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
     #[inline]
     pub fn push<T: Operation + Into<S>>(&mut self, op: T) -> Result<Token, PushError<T>> {
         // The batch view is dropped (its tail published) before
@@ -154,6 +162,14 @@ impl<S: Store> Ring<S> {
     /// failure) `then` completes with `ECANCELED` without running. Each is
     /// released at its own completion. Both go in or, if the queue has no
     /// room for two, both come back.
+    ///
+    /// # Panics
+    ///
+    /// If converting the operation into the ring's type (`Into<S>`, a
+    /// typed ring's `From` impls) returns a value that uses another ring's
+    /// resources: such an impl hands over another operation than the one
+    /// checked (test
+    /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
     pub fn push_linked<T: Operation + Into<S>, U: Operation + Into<S>>(
         &mut self,
         first: T,
@@ -165,10 +181,13 @@ impl<S: Store> Ring<S> {
         if !self.make_room(2) {
             return Err(PushError::Full((first, then)));
         }
+        let (first, then): (S, S) = (first.into(), then.into());
+        check_converted(&first, self.id);
+        check_converted(&then, self.id);
         self.table.reserve();
-        let (e1, t1) = self.table.admit(first.into());
+        let (e1, t1) = self.table.admit(first);
         self.table.reserve();
-        let (e2, t2) = self.table.admit(then.into());
+        let (e2, t2) = self.table.admit(then);
         let entries = [e1.flags(Flags::IO_LINK), e2];
         // SAFETY: as in `Pusher::push`, for both entries (their resources
         // were checked against this ring above); there is room for both
@@ -246,6 +265,22 @@ impl<S: Store> Ring<S> {
     }
 }
 
+/// Checks against the ring the value a push converted from the operation
+/// it checked. For a typed ring the `From` impls may be the user's, and one
+/// that returns another operation (say, a receive holding another ring's
+/// buffer ring) would otherwise bypass that check. Such an impl is a bug
+/// in the caller's code, like an inconsistent `Ord`: it panics, before the
+/// value reaches the table (dropping it is then safe), rather than hand the
+/// kernel a resource of another ring.
+#[inline(always)]
+fn check_converted<S: Store>(op: &S, ring: RingId) {
+    assert!(
+        op.converted_usable_on(ring),
+        "push: the conversion changed the ring-bound resources of the operation \
+         (a From impl returned an operation that uses another ring's resources)"
+    );
+}
+
 /// A batch of pushes into a [`Ring`] (see [`Ring::pusher`]).
 pub struct Pusher<'a, S: Store = Box<dyn Operation>> {
     sq: SubmissionQueue<'a>,
@@ -256,6 +291,14 @@ pub struct Pusher<'a, S: Store = Box<dyn Operation>> {
 impl<S: Store> Pusher<'_, S> {
     /// Pushes an operation, or hands it back if the queue is full or it
     /// uses a resource of another ring.
+    ///
+    /// # Panics
+    ///
+    /// If converting the operation into the ring's type (`Into<S>`, a
+    /// typed ring's `From` impls) returns a value that uses another ring's
+    /// resources: such an impl hands over another operation than the one
+    /// checked (test
+    /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
     #[inline]
     pub fn push<T: Operation + Into<S>>(&mut self, op: T) -> Result<Token, PushError<T>> {
         if !op.usable_on(self.id) {
@@ -264,8 +307,10 @@ impl<S: Store> Pusher<'_, S> {
         if !self.sq.has_room() {
             return Err(PushError::Full(op));
         }
+        let op: S = op.into();
+        check_converted(&op, self.id);
         self.table.reserve();
-        let (entry, token) = self.table.admit(op.into());
+        let (entry, token) = self.table.admit(op);
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds
         // (Operation's contract), which the table keeps until its final
