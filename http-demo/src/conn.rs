@@ -193,6 +193,23 @@ impl Conn {
         }
     }
 
+    /// When [`on_tick`](Self::on_tick) next has something to do (ms), if
+    /// ever: the header timeout of a request in progress, the idle timeout
+    /// of an idle connection, the end of a lingering close.
+    pub fn deadline(&self, limits: &Limits) -> Option<u64> {
+        match self.state {
+            State::Closing(CloseMode::Linger) => self.linger_deadline,
+            State::Closing(CloseMode::Clean) | State::Aborted | State::Calling { .. } => None,
+            _ => match self.request_started {
+                Some(start) => Some(start.saturating_add(limits.header_timeout_ms)),
+                None if self.out.is_empty() => {
+                    Some(self.last_activity.saturating_add(limits.idle_timeout_ms))
+                }
+                None => None,
+            },
+        }
+    }
+
     /// The output taken with [`take_output`](Self::take_output) has been
     /// sent in full.
     pub fn on_sent(&mut self) {

@@ -101,8 +101,9 @@ impl Worker<'_> {
                     self.accept_err_logged_at = Some(now);
                 }
                 if self.accept.is_idle() {
-                    self.accept_resume_at = Some(now + self.config.accept_backoff_ms);
-                    self.arm_tick();
+                    let at = now + self.config.accept_backoff_ms;
+                    self.accept_resume_at = Some(at);
+                    self.tick_by(at);
                 }
             }
         }
@@ -131,9 +132,7 @@ impl Worker<'_> {
         };
         if self.slots.open(SharedFd::new(fd), conn, counted).is_none() {
             self.release(counted);
-            return;
         }
-        self.arm_tick();
     }
 
     /// A connection slot is gone: un-count it.

@@ -142,6 +142,8 @@ impl Worker<'_> {
         if s.finished() {
             let counted = self.slots.free(idx, now);
             self.release(counted);
+        } else {
+            self.tick_for_conn(idx);
         }
     }
 }

@@ -24,7 +24,7 @@
 //! | `slots.rs` | the connection slab: a slot's `Phase`, generations, the dirty list |
 //! | `dispatch.rs` | completion handlers: accept, receive, send, wake-up (and handler results) |
 //! | `driver.rs` | moves one connection forward by asking its `Conn` what next |
-//! | `timers.rs` | the tick: timeouts, the send timeout, accept back-off |
+//! | `timers.rs` | the tick, armed for the earliest deadline: timeouts, the send timeout, accept back-off |
 //! | `shutdown.rs` | graceful shutdown and its deadline |
 
 mod dispatch;
@@ -68,11 +68,15 @@ pub(crate) struct Worker<'a> {
     /// Completions of the current turn with their owners, handled after
     /// the queue is released.
     done: Vec<(Completion<Op>, Owner)>,
-    tick_every: Duration,
     accept: Armed,
     accept_resume_at: Option<u64>,
     accept_err_logged_at: Option<u64>,
+    /// The latest tick pushed.
     tick: Armed,
+    /// When that tick fires (ms), while it is armed.
+    tick_at: Option<u64>,
+    /// Ticks pushed and not completed (replaced ones complete cancelled).
+    ticks_in_flight: u32,
     wake: Armed,
     shutting_down: bool,
     shutdown_deadline: u64,
@@ -112,7 +116,6 @@ impl<'a> Worker<'a> {
         let bufs = Rc::new(
             BufRing::builder(BGID, config.recv_buffers, config.recv_buffer_size).build(&raw)?,
         );
-        let tick_every = Duration::from_millis(timers::tick_interval(&config.limits));
         Ok(Worker {
             ops: Ops::new(Ring::<Op>::from_ring(raw)),
             slots: Slots::default(),
@@ -125,11 +128,12 @@ impl<'a> Worker<'a> {
             limits: config.limits,
             config,
             done: Vec::with_capacity(1024),
-            tick_every,
             accept: Armed::Idle,
             accept_resume_at: None,
             accept_err_logged_at: None,
             tick: Armed::Idle,
+            tick_at: None,
+            ticks_in_flight: 0,
             wake: Armed::Idle,
             shutting_down: false,
             shutdown_deadline: 0,
@@ -201,7 +205,7 @@ impl<'a> Worker<'a> {
     /// when it drops.
     fn finish_in_flight(&mut self) {
         let deadline = self.now() + 2000;
-        while (!self.tick.is_idle()
+        while (self.ticks_in_flight > 0
             || !self.wake.is_idle()
             || !self.accept.is_idle()
             || self.slots.live > 0)

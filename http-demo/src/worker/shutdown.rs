@@ -15,6 +15,7 @@ impl Worker<'_> {
         self.shutdown_deadline = self.now() + self.config.shutdown_deadline_ms;
         self.accept = self.ops.cancel(self.accept, Owner::worker(Kind::Accept));
         self.accept_resume_at = None;
+        self.tick_by(self.shutdown_deadline);
         for idx in self.slots.indices() {
             let s = self.slots.get(idx);
             if s.fd().is_some() {
@@ -46,7 +47,9 @@ impl Worker<'_> {
         if !(self.shutting_down && self.slots.live == 0 && self.accept.is_idle()) {
             return false;
         }
-        self.tick = self.ops.cancel(self.tick, Owner::worker(Kind::Tick));
+        if self.tick_at.take().is_some() {
+            self.tick = self.ops.cancel(self.tick, Owner::worker(Kind::Tick));
+        }
         self.wake = self.ops.cancel(self.wake, Owner::worker(Kind::Wake));
         true
     }
