@@ -298,10 +298,14 @@ pub enum Next {
 
 /// Reads the next response, telling a clean EOF from a reset.
 pub fn next_response(r: &mut BufReader<TcpStream>) -> Next {
-    match r.fill_buf() {
-        Ok([]) => return Next::Eof,
-        Ok(_) => {}
-        Err(e) => return Next::Error(e.kind()),
+    loop {
+        match r.fill_buf() {
+            Ok([]) => return Next::Eof,
+            Ok(_) => break,
+            // Retried, as `read_line` and `read_exact` do.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Next::Error(e.kind()),
+        }
     }
     match read_response(r) {
         Some(resp) => Next::Response(resp),
