@@ -5,5 +5,7 @@
 //! included from there.
 
 pub mod http_props;
+#[path = "../../ring-core/tests/fuzz/owned_drop.rs"]
+pub mod owned_drop;
 #[path = "../../ring-core/tests/fuzz/ring_props.rs"]
 pub mod ring_props;

@@ -3,6 +3,8 @@
 //! here, in `tests/fuzz/`, so that the packaged crate's tests compile;
 //! `fuzz/src/lib.rs` includes them from here.
 
+#[path = "fuzz/owned_drop.rs"]
+mod owned_drop;
 #[path = "fuzz/replay.rs"]
 mod replay;
 #[path = "fuzz/ring_props.rs"]
@@ -22,5 +24,5 @@ fn buf_ring_corpus() {
 
 #[test]
 fn owned_drop_corpus() {
-    replay("owned_drop", ring_props::owned_drop);
+    replay("owned_drop", owned_drop::owned_drop);
 }
