@@ -9,7 +9,8 @@
 //! reads and writes, shutdowns, cancels, timeouts and NOPs, alone or linked
 //! behind another operation (a pipe read blocks until it is fed, so what is
 //! linked behind it is resolved late); drop the program's shares and open new
-//! files, which get the freed numbers; register buffer rings, fixed-buffer
+//! files, which get the freed numbers; register buffer rings (every ring
+//! starts with group 1, so the same group id is there on both), fixed-buffer
 //! pools and file tables on either ring and push operations that use them on
 //! either ring; feed the pipes and sockets; reap; drop a ring with operations
 //! in flight (it is made again when a later step needs it). At the end both
@@ -376,9 +377,25 @@ impl Program {
         }
     }
 
-    /// Ring `r`, made if it was dropped (with a new identity).
+    /// Ring `r`, made if it was dropped (with a new identity). Every ring
+    /// starts with buffer group 1, so that a group of the same id is there
+    /// on both rings (where a buffer ring pushed on the wrong ring would
+    /// alias the other's buffers).
     fn ring(&mut self, r: usize) -> &mut AnyRing {
-        self.rings[r].get_or_insert_with(|| AnyRing::new(r == 1))
+        if self.rings[r].is_none() {
+            let ring = AnyRing::new(r == 1);
+            let bufs = BufRing::builder(1, 4, 32)
+                .build(ring.raw())
+                .expect("buffer ring");
+            self.brs.push(BufRingState {
+                ring: ring.id(),
+                bgid: 1,
+                bufs: Rc::new(bufs),
+                held: HashSet::new(),
+            });
+            self.rings[r] = Some(ring);
+        }
+        self.rings[r].as_mut().expect("made above")
     }
 
     fn ring_id(&mut self, r: usize) -> RingId {
@@ -506,7 +523,7 @@ impl Program {
     }
 
     fn register_buf_ring(&mut self, r: usize, bgid: u16) {
-        if self.brs.len() >= 4 {
+        if self.brs.len() >= 8 {
             return;
         }
         let id = self.ring_id(r);
