@@ -198,3 +198,26 @@ fn a_lying_conversion_cannot_smuggle_another_rings_buffer_ring() {
         pushed.map(|t| t.raw())
     );
 }
+
+/// `Driver::from_ring` takes a ring that may already have operations in
+/// flight ("completed and dropped by the driver"). Their completions must
+/// not drive the driver's count of operations in flight below zero (a
+/// panic in debug builds, a count near `usize::MAX` that never settles in
+/// release).
+#[test]
+fn a_driver_over_a_busy_ring_counts_the_operations_it_inherits() {
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(Nop).unwrap();
+    let driver = Driver::from_ring(ring);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        driver.park(Some(Duration::from_millis(20))).unwrap();
+        if driver.in_flight() == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{driver:?} counts operations that are not in flight"
+        );
+    }
+}
