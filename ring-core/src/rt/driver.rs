@@ -141,13 +141,16 @@ impl Driver {
     /// A driver on an owned ring built with any options. Operations already
     /// in flight on it are completed and dropped by the driver.
     pub fn from_ring(ring: Ring) -> Self {
+        // The operations already in flight complete through this driver:
+        // count them, or their final completions take the count below zero.
+        let inherited = ring.in_flight();
         Driver {
             inner: Rc::new(RefCell::new(Inner {
                 entries: Vec::new(),
                 free_head: NO_KEY,
                 by_slot: Vec::new(),
-                unsubmitted: false,
-                pending: 0,
+                unsubmitted: inherited > 0,
+                pending: inherited,
                 submit_waker: None,
                 room_waiters: Vec::new(),
                 cancels: Vec::new(),
