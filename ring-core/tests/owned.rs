@@ -20,7 +20,10 @@ use ring_core::owned::{
 };
 use ring_core::Errno;
 
-fn wait_all<S: Store>(ring: &mut Ring<S>, want: usize) -> Vec<owned::Completion<S>> {
+fn wait_all<S: Store, T: Clone + Default>(
+    ring: &mut Ring<S, T>,
+    want: usize,
+) -> Vec<owned::Completion<S, T>> {
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     while out.len() < want {
@@ -687,4 +690,41 @@ fn a_sliced_write_writes_its_range_and_returns_the_whole_buffer() {
     assert_eq!(back.into_buf(), b"0123456789");
     assert_eq!(std::fs::read(&path).unwrap(), b"\0\x004567");
     let _ = std::fs::remove_file(path);
+}
+
+/// Every completion of a multishot accept carries the tag it was pushed
+/// with, and so does its final one after a cancel: no table from token to
+/// purpose is needed. A drain answers each accept in the same pass.
+#[test]
+fn tags_come_back_with_every_completion_including_multishot() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut ring: Ring<Box<dyn owned::Operation>, u32> = Ring::tagged(16).unwrap();
+    let accept = ring
+        .push_tagged(owned::op::Accept::new(listener).multishot(), 7)
+        .unwrap();
+    let _clients: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let (mut accepted, mut nops) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while accepted < 3 || nops < 3 {
+        assert!(Instant::now() < deadline, "{accepted} accepts, {nops} nops");
+        ring.submit_and_wait_timeout(1, Duration::from_millis(100))
+            .ok();
+        ring.drain(|mut c, pusher| match *c.tag() {
+            7 => {
+                assert!(c.take_fd().is_some() && !c.is_final());
+                accepted += 1;
+                pusher.push_tagged(owned::op::Nop, 100 + accepted).unwrap();
+            }
+            t => {
+                assert!((101..=103).contains(&t), "tag {t}");
+                nops += 1;
+            }
+        });
+    }
+    ring.cancel(accept).unwrap();
+    let done = wait_all(&mut ring, 2);
+    let last = done.iter().find(|c| c.token() == accept).unwrap();
+    assert!(last.is_final());
+    assert_eq!(*last.tag(), 7);
 }

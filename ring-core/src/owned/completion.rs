@@ -14,10 +14,14 @@ use crate::buf_ring::BufRing;
 use crate::{cqueue, Errno};
 
 /// One completion. On the final completion of an operation it carries the
-/// operation back ([`take_op`](Self::take_op)).
-pub struct Completion<S: Store = Box<dyn Operation>> {
+/// operation back ([`take_op`](Self::take_op)); every completion of an
+/// operation carries its tag ([`tag`](Self::tag)): the value given to
+/// [`Ring::push_tagged`](super::Ring::push_tagged) (a clone on multishot
+/// completions, the value itself on the final one).
+pub struct Completion<S: Store = Box<dyn Operation>, T = ()> {
     cqe: cqueue::Entry,
     op: Option<S>,
+    tag: T,
     /// The buffer this completion carries, if any; the id and length are in
     /// `cqe`. Given back on drop unless taken.
     held: Option<Held>,
@@ -36,15 +40,37 @@ pub(super) struct Held {
     pub(super) returns: u8,
 }
 
-impl<S: Store> Completion<S> {
+impl<S: Store, T> Completion<S, T> {
     #[inline(always)]
     pub(super) fn new(
         cqe: cqueue::Entry,
         op: Option<S>,
+        tag: T,
         held: Option<Held>,
         fd: Option<OwnedFd>,
     ) -> Self {
-        Completion { cqe, op, held, fd }
+        Completion {
+            cqe,
+            op,
+            tag,
+            held,
+            fd,
+        }
+    }
+
+    /// The tag of the operation this completes; `T::default()` for a
+    /// completion that is no operation's (a message from another ring, or
+    /// an entry the raw tier pushed before the ring was wrapped).
+    pub fn tag(&self) -> &T {
+        &self.tag
+    }
+
+    /// Takes the tag (see [`tag`](Self::tag)), leaving `T::default()`.
+    pub fn take_tag(&mut self) -> T
+    where
+        T: Default,
+    {
+        std::mem::take(&mut self.tag)
     }
 
     /// The operation this completes.
@@ -103,7 +129,7 @@ impl<S: Store> Completion<S> {
     }
 }
 
-impl Completion<Box<dyn Operation>> {
+impl<Tag> Completion<Box<dyn Operation>, Tag> {
     /// Takes the operation back, if this is its final completion and it is
     /// a `T`.
     pub fn take_op<T: Operation>(&mut self) -> Option<T> {
@@ -116,14 +142,14 @@ impl Completion<Box<dyn Operation>> {
     }
 }
 
-impl<O: Operation> Completion<O> {
+impl<O: Operation, T> Completion<O, T> {
     /// Takes the operation back, if this is its final completion.
     pub fn take_op(&mut self) -> Option<O> {
         self.op.take()
     }
 }
 
-impl<S: Store> Drop for Completion<S> {
+impl<S: Store, T> Drop for Completion<S, T> {
     #[inline(always)]
     fn drop(&mut self) {
         if self.held.is_some() {
@@ -132,12 +158,12 @@ impl<S: Store> Drop for Completion<S> {
     }
 }
 
-impl<S: Store> std::fmt::Debug for Completion<S> {
+impl<S: Store, T> std::fmt::Debug for Completion<S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Completion")
             .field("token", &self.token())
             .field("cqe", &self.cqe)
-            .field("final", &self.op.is_some())
+            .field("final", &self.is_final())
             .finish()
     }
 }

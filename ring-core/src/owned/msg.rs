@@ -148,7 +148,7 @@ pub struct Message {
     pub res: i32,
 }
 
-impl<S: Store> Completion<S> {
+impl<S: Store, T> Completion<S, T> {
     /// The message this completion is, if it is one: a completion without
     /// an operation whose `user_data` has bit 63 set. Entries the raw tier
     /// pushed before the ring was wrapped

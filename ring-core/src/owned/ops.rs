@@ -331,14 +331,21 @@ unsafe impl Operation for Timeout {
     }
 }
 
-/// The link timeout of [`Ring::push_with_timeout`](super::Ring::push_with_timeout), owning its timespec.
+/// A link timeout, owning its timespec: placed right after an operation
+/// in a chain ([`Ring::push_chain`](super::Ring::push_chain),
+/// [`Ring::push_with_timeout`](super::Ring::push_with_timeout)), it cancels
+/// that operation (and the rest of the chain) if it has not completed in
+/// time. Its own completion is `ETIME` if it fired, `ECANCELED` if the
+/// operation completed first. Pushed on its own (not after a linked
+/// operation) the kernel refuses it with `EINVAL`.
 #[derive(Debug)]
 pub struct LinkTimeout {
     ts: Box<Timespec>,
 }
 
 impl LinkTimeout {
-    pub(super) fn new(after: Duration) -> Self {
+    /// Cancels the operation before it after `after`.
+    pub fn new(after: Duration) -> Self {
         LinkTimeout {
             ts: Box::new(after.into()),
         }

@@ -19,7 +19,7 @@ use super::table::Table;
 use super::{Operation, PushError, Store, Token};
 use crate::opcode::{self, CancelBy};
 use crate::squeue::{Flags, SubmissionQueue};
-use crate::{cqueue, Error, IoUring, RingId, SubmitError};
+use crate::{cqueue, Error, IoUring, RingId, SubmitError, Submitter};
 
 /// The `user_data` of the cancel that `Drop` pushes; never a token (bit 63
 /// is set).
@@ -30,8 +30,36 @@ const DROP_CANCEL: u64 = u64::MAX;
 /// `S` is what it stores per operation: `Box<dyn Operation>` (the default,
 /// made with [`new`](Ring::new)), or one operation type (made with
 /// [`typed`](Ring::typed)).
-pub struct Ring<S: Store = Box<dyn Operation>> {
-    table: Table<S>,
+///
+/// `T` is the user's tag per operation (default `()`): given with
+/// [`push_tagged`](Ring::push_tagged), kept with the operation, and carried
+/// by each of its completions ([`Completion::tag`]), so a program needs no
+/// table of its own from [`Token`] to what the operation is for. A tag is
+/// cloned for every completion that is not the final one (multishot,
+/// zero-copy), so make it something cheap to clone: an index, a small
+/// enum, an `Rc`. Its `Default` is what [`push`](Ring::push) gives and
+/// what a completion of no operation (a message from another ring)
+/// carries.
+///
+/// ```
+/// use ring_core::owned::{op, Ring};
+/// # fn main() -> std::io::Result<()> {
+/// #[derive(Clone, Debug, Default, PartialEq)]
+/// enum Why { #[default] Unknown, Tick, Deadline(u32) }
+/// let mut ring: Ring<Box<dyn ring_core::owned::Operation>, Why> = Ring::tagged(8)?;
+/// ring.push_tagged(op::Timeout::new(std::time::Duration::from_millis(1)).multishot(2), Why::Tick)?;
+/// ring.push_tagged(op::Nop, Why::Deadline(7))?;
+/// let mut seen = Vec::new();
+/// while seen.len() < 3 {
+///     ring.submit_and_wait(1)?;
+///     seen.extend(ring.completions().map(|c| c.tag().clone()));
+/// }
+/// assert_eq!(seen.iter().filter(|w| **w == Why::Tick).count(), 2);
+/// assert!(seen.contains(&Why::Deadline(7)));
+/// # Ok(()) }
+/// ```
+pub struct Ring<S: Store = Box<dyn Operation>, T: Clone + Default + 'static = ()> {
+    table: Table<S, T>,
     /// `ring.id()`, kept at hand for the push-time resource check.
     id: RingId,
     drop_timeout: Duration,
@@ -56,7 +84,23 @@ impl<O: Operation> Ring<O> {
     }
 }
 
-impl<S: Store> Ring<S> {
+impl<T: Clone + Default + 'static> Ring<Box<dyn Operation>, T> {
+    /// A ring with `entries` SQ slots and default setup, taking any
+    /// operation (each boxed) with a tag of type `T`.
+    pub fn tagged(entries: u32) -> Result<Self, Error> {
+        Ok(Self::from_ring(IoUring::new(entries)?))
+    }
+}
+
+impl<O: Operation, T: Clone + Default + 'static> Ring<O, T> {
+    /// A ring with `entries` SQ slots and default setup that stores
+    /// operations of type `O` inline, each with a tag of type `T`.
+    pub fn typed_tagged(entries: u32) -> Result<Self, Error> {
+        Ok(Self::from_ring(IoUring::new(entries)?))
+    }
+}
+
+impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
     /// Wraps a ring built with any [`Builder`](crate::Builder) options (and
     /// registrations such as [`IoUring::register_ring_fd`]). Name the kind
     /// of ring: `let r: Ring = Ring::from_ring(raw)` (boxed) or
@@ -117,11 +161,12 @@ impl<S: Store> Ring<S> {
         self.id
     }
 
-    /// Pushes an operation; it is submitted with the next submit. If the
-    /// queue is full it submits what is queued to make room, and if it is
-    /// still full the operation comes back in [`PushError::Full`]. An
-    /// operation that uses a resource of another ring comes back in
-    /// [`PushError::WrongRing`].
+    /// Pushes an operation (with the default tag; see
+    /// [`push_tagged`](Self::push_tagged)); it is submitted with the next
+    /// submit. If the queue is full it submits what is queued to make room,
+    /// and if it is still full the operation comes back in
+    /// [`PushError::Full`]. An operation that uses a resource of another
+    /// ring comes back in [`PushError::WrongRing`].
     ///
     /// # Panics
     ///
@@ -131,12 +176,35 @@ impl<S: Store> Ring<S> {
     /// checked (test
     /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
     #[inline]
-    pub fn push<T: Operation + Into<S>>(&mut self, op: T) -> Result<Token, PushError<T>> {
+    pub fn push<O: Operation + Into<S>>(&mut self, op: O) -> Result<Token, PushError<O>> {
+        self.push_tagged(op, T::default())
+            .map_err(|e| e.map(|(op, _)| op))
+    }
+
+    /// Pushes an operation with its tag, which each of the operation's
+    /// completions carries ([`Completion::tag`]). As [`push`](Self::push)
+    /// otherwise; on failure both come back.
+    ///
+    /// # Panics
+    ///
+    /// If converting the operation into the ring's type (`Into<S>`, a
+    /// typed ring's `From` impls) returns a value that uses another ring's
+    /// resources: such an impl hands over another operation than the one
+    /// checked (test
+    /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
+    #[inline]
+    pub fn push_tagged<O: Operation + Into<S>>(
+        &mut self,
+        op: O,
+        tag: T,
+    ) -> Result<Token, PushError<(O, T)>> {
         // The batch view is dropped (its tail published) before
         // `make_room` submits.
-        let pushed = self.pusher().push(op);
+        let pushed = self.pusher().push_tagged(op, tag);
         match pushed {
-            Err(PushError::Full(op)) if self.make_room(1) => self.pusher().push(op),
+            Err(PushError::Full((op, tag))) if self.make_room(1) => {
+                self.pusher().push_tagged(op, tag)
+            }
             pushed => pushed,
         }
     }
@@ -144,11 +212,11 @@ impl<S: Store> Ring<S> {
     /// Pushes `first` linked (`IO_LINK`) to a [`LinkTimeout`]: if `first`
     /// has not completed in time it is cancelled. Both are released at
     /// their own completions.
-    pub fn push_with_timeout<T: Operation + Into<S>>(
+    pub fn push_with_timeout<O: Operation + Into<S>>(
         &mut self,
-        first: T,
+        first: O,
         timeout: Duration,
-    ) -> Result<(Token, Token), PushError<T>>
+    ) -> Result<(Token, Token), PushError<O>>
     where
         LinkTimeout: Into<S>,
     {
@@ -161,7 +229,8 @@ impl<S: Store> Ring<S> {
     /// reads, writes, sends and receives a short transfer counts as
     /// failure) `then` completes with `ECANCELED` without running. Each is
     /// released at its own completion. Both go in or, if the queue has no
-    /// room for two, both come back.
+    /// room for two, both come back. For longer chains see
+    /// [`push_chain`](Self::push_chain).
     ///
     /// # Panics
     ///
@@ -170,11 +239,11 @@ impl<S: Store> Ring<S> {
     /// resources: such an impl hands over another operation than the one
     /// checked (test
     /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
-    pub fn push_linked<T: Operation + Into<S>, U: Operation + Into<S>>(
+    pub fn push_linked<O: Operation + Into<S>, U: Operation + Into<S>>(
         &mut self,
-        first: T,
+        first: O,
         then: U,
-    ) -> Result<(Token, Token), PushError<(T, U)>> {
+    ) -> Result<(Token, Token), PushError<(O, U)>> {
         if !(first.usable_on(self.id) && then.usable_on(self.id)) {
             return Err(PushError::WrongRing((first, then)));
         }
@@ -184,17 +253,93 @@ impl<S: Store> Ring<S> {
         let (first, then): (S, S) = (first.into(), then.into());
         check_converted(&first, self.id);
         check_converted(&then, self.id);
-        self.table.reserve();
-        let (e1, t1) = self.table.admit(first);
-        self.table.reserve();
-        let (e2, t2) = self.table.admit(then);
-        let entries = [e1.flags(Flags::IO_LINK), e2];
-        // SAFETY: as in `Pusher::push`, for both entries (their resources
-        // were checked against this ring above); there is room for both
-        // (checked above), so the chain is never cut at the queue's end.
+        let [t1, t2] = self.link([(first, T::default()), (then, T::default())]);
+        Ok((t1, t2))
+    }
+
+    /// Pushes `ops` as one chain (`IO_LINK` on all but the last): each
+    /// starts only after the one before has completed successfully; once
+    /// one fails (a short read, write, send or receive counts as failure)
+    /// the rest complete with `ECANCELED` without running. Each is released
+    /// at its own completion, with its own tag.
+    ///
+    /// A [`LinkTimeout`] in the chain bounds the operation just before it:
+    /// if that one has not completed in time it is cancelled, and with it
+    /// the rest of the chain. So `[a, b, LinkTimeout]` times `b`, and a
+    /// timeout after every operation bounds each step.
+    ///
+    /// All go in, or (no room for all of them, or one uses a resource of
+    /// another ring) all come back, in order.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ring_core::owned::{op, Operation, Ring};
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut ring = Ring::new(8)?;
+    /// let chain: [Box<dyn Operation>; 3] = [
+    ///     Box::new(op::Nop),
+    ///     Box::new(op::Timeout::new(Duration::from_secs(10))), // never fires in time
+    ///     Box::new(op::LinkTimeout::new(Duration::from_millis(1))),
+    /// ];
+    /// let [_, slow, _] = ring.push_chain(chain)?;
+    /// ring.submit_and_wait(3)?;
+    /// let mut seen = 0;
+    /// while seen < 3 {
+    ///     ring.submit_and_wait(1)?;
+    ///     for c in ring.completions() {
+    ///         if c.token() == slow {
+    ///             assert_eq!(c.result(), Err(ring_core::Errno::CANCELED));
+    ///         }
+    ///         seen += 1;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn push_chain<const N: usize>(
+        &mut self,
+        ops: [S; N],
+    ) -> Result<[Token; N], PushError<[S; N]>> {
+        self.push_chain_tagged(ops.map(|op| (op, T::default())))
+            .map_err(|e| e.map(|ops| ops.map(|(op, _)| op)))
+    }
+
+    /// [`push_chain`](Self::push_chain) with a tag per operation.
+    pub fn push_chain_tagged<const N: usize>(
+        &mut self,
+        ops: [(S, T); N],
+    ) -> Result<[Token; N], PushError<[(S, T); N]>> {
+        if !ops.iter().all(|(op, _)| op.usable_on(self.id)) {
+            return Err(PushError::WrongRing(ops));
+        }
+        if !self.make_room(N) {
+            return Err(PushError::Full(ops));
+        }
+        Ok(self.link(ops))
+    }
+
+    /// Admits `ops` and pushes them as one chain. The caller has checked
+    /// that each is usable on this ring and that there is room for all.
+    fn link<const N: usize>(&mut self, ops: [(S, T); N]) -> [Token; N] {
+        let mut i = 0;
+        let admitted = ops.map(|(op, tag)| {
+            self.table.reserve();
+            let (entry, token) = self.table.admit(op, tag);
+            i += 1;
+            let entry = if i < N {
+                entry.flags(Flags::IO_LINK)
+            } else {
+                entry
+            };
+            (entry, token)
+        });
+        let entries = admitted.map(|(entry, _)| entry);
+        // SAFETY: as in `Pusher::push_tagged`, for every entry (their
+        // resources were checked against this ring by the caller); there is
+        // room for all of them (checked by the caller), so the chain is
+        // never cut at the queue's end.
         let pushed = unsafe { self.ring.submission().push_multiple(&entries) };
         debug_assert!(pushed.is_ok());
-        Ok((t1, t2))
+        admitted.map(|(_, token)| token)
     }
 
     /// Submits pushed operations.
@@ -246,7 +391,7 @@ impl<S: Store> Ring<S> {
     /// Unlike [`push`](Self::push) it does not submit when the queue is
     /// full; it hands the operation back.
     #[inline]
-    pub fn pusher(&mut self) -> Pusher<'_, S> {
+    pub fn pusher(&mut self) -> Pusher<'_, S, T> {
         Pusher {
             sq: self.ring.submission(),
             table: &mut self.table,
@@ -257,11 +402,58 @@ impl<S: Store> Ring<S> {
     /// The ready completions. Their slots go back to the kernel when the
     /// iterator is dropped.
     #[inline]
-    pub fn completions(&mut self) -> Completions<'_, S> {
+    pub fn completions(&mut self) -> Completions<'_, S, T> {
         Completions {
             cq: self.ring.completion(),
             table: &mut self.table,
         }
+    }
+
+    /// Hands each ready completion to `f` together with a [`Pusher`], so a
+    /// completion can be answered with new operations in the same pass
+    /// (re-arm a receive, send a reply, start the next read): no need to
+    /// collect the completions first. Before each completion, if the
+    /// submission queue is full, the drain submits what is queued, so a
+    /// handler always has room for at least one push (more fails with
+    /// [`PushError::Full`] only if the kernel has taken none of the queue).
+    /// Pushed operations go to the kernel with the next submit. Returns how
+    /// many completions were handled.
+    ///
+    /// ```
+    /// use ring_core::owned::{op, Ring};
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut ring: Ring<Box<dyn ring_core::owned::Operation>, u32> = Ring::tagged(4)?;
+    /// ring.push_tagged(op::Nop, 3)?; // a countdown: each NOP pushes the next
+    /// let mut done = 0;
+    /// while done < 4 {
+    ///     ring.submit_and_wait(1)?;
+    ///     done += ring.drain(|c, pusher| {
+    ///         let left = *c.tag();
+    ///         if left > 0 {
+    ///             pusher.push_tagged(op::Nop, left - 1).expect("room");
+    ///         }
+    ///     });
+    /// }
+    /// assert_eq!(ring.in_flight(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn drain(&mut self, mut f: impl FnMut(Completion<S, T>, &mut Pusher<'_, S, T>)) -> usize {
+        let (submitter, sq, mut cq) = self.ring.split();
+        let mut pusher = Pusher {
+            sq,
+            table: &mut self.table,
+            id: self.id,
+        };
+        let mut n = 0;
+        while let Some(cqe) = cq.next() {
+            if !pusher.sq.has_room() {
+                submit_queued(&mut pusher.sq, &submitter);
+            }
+            let c = pusher.table.complete(cqe);
+            f(c, &mut pusher);
+            n += 1;
+        }
+        n
     }
 }
 
@@ -281,16 +473,25 @@ fn check_converted<S: Store>(op: &S, ring: RingId) {
     );
 }
 
-/// A batch of pushes into a [`Ring`] (see [`Ring::pusher`]).
-pub struct Pusher<'a, S: Store = Box<dyn Operation>> {
+/// A batch of pushes into a [`Ring`] (see [`Ring::pusher`] and
+/// [`Ring::drain`]).
+pub struct Pusher<'a, S: Store = Box<dyn Operation>, T: Clone + Default + 'static = ()> {
     sq: SubmissionQueue<'a>,
-    table: &'a mut Table<S>,
+    table: &'a mut Table<S, T>,
     id: RingId,
 }
 
-impl<S: Store> Pusher<'_, S> {
-    /// Pushes an operation, or hands it back if the queue is full or it
-    /// uses a resource of another ring.
+impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
+    /// Pushes an operation with the default tag, or hands it back if the
+    /// queue is full or it uses a resource of another ring (it does not
+    /// submit; see [`Ring::drain`] for when there is room).
+    #[inline]
+    pub fn push<O: Operation + Into<S>>(&mut self, op: O) -> Result<Token, PushError<O>> {
+        self.push_tagged(op, T::default())
+            .map_err(|e| e.map(|(op, _)| op))
+    }
+
+    /// Pushes an operation with its tag; see [`Ring::push_tagged`].
     ///
     /// # Panics
     ///
@@ -300,17 +501,21 @@ impl<S: Store> Pusher<'_, S> {
     /// checked (test
     /// `a_lying_conversion_cannot_smuggle_another_rings_buffer_ring`).
     #[inline]
-    pub fn push<T: Operation + Into<S>>(&mut self, op: T) -> Result<Token, PushError<T>> {
+    pub fn push_tagged<O: Operation + Into<S>>(
+        &mut self,
+        op: O,
+        tag: T,
+    ) -> Result<Token, PushError<(O, T)>> {
         if !op.usable_on(self.id) {
-            return Err(PushError::WrongRing(op));
+            return Err(PushError::WrongRing((op, tag)));
         }
         if !self.sq.has_room() {
-            return Err(PushError::Full(op));
+            return Err(PushError::Full((op, tag)));
         }
         let op: S = op.into();
         check_converted(&op, self.id);
         self.table.reserve();
-        let (entry, token) = self.table.admit(op);
+        let (entry, token) = self.table.admit(op.into(), tag);
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds
         // (Operation's contract), which the table keeps until its final
@@ -322,7 +527,16 @@ impl<S: Store> Pusher<'_, S> {
     }
 }
 
-impl<S: Store> std::fmt::Debug for Pusher<'_, S> {
+/// Publishes what `sq` holds and submits it, so that it has room again.
+#[cold]
+#[inline(never)]
+fn submit_queued(sq: &mut SubmissionQueue<'_>, submitter: &Submitter<'_>) {
+    sq.sync();
+    let _ = submitter.submit();
+    sq.sync();
+}
+
+impl<S: Store, T: Clone + Default + 'static> std::fmt::Debug for Pusher<'_, S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pusher")
             .field("sq", &self.sq)
@@ -331,16 +545,16 @@ impl<S: Store> std::fmt::Debug for Pusher<'_, S> {
 }
 
 /// Iterator over ready completions of a [`Ring`].
-pub struct Completions<'a, S: Store = Box<dyn Operation>> {
+pub struct Completions<'a, S: Store = Box<dyn Operation>, T: Clone + Default + 'static = ()> {
     cq: cqueue::CompletionQueue<'a>,
-    table: &'a mut Table<S>,
+    table: &'a mut Table<S, T>,
 }
 
-impl<S: Store> Iterator for Completions<'_, S> {
-    type Item = Completion<S>;
+impl<S: Store, T: Clone + Default + 'static> Iterator for Completions<'_, S, T> {
+    type Item = Completion<S, T>;
 
     #[inline(always)]
-    fn next(&mut self) -> Option<Completion<S>> {
+    fn next(&mut self) -> Option<Completion<S, T>> {
         let cqe = self.cq.next()?;
         Some(self.table.complete(cqe))
     }
@@ -351,9 +565,9 @@ impl<S: Store> Iterator for Completions<'_, S> {
     }
 }
 
-impl<S: Store> ExactSizeIterator for Completions<'_, S> {}
+impl<S: Store, T: Clone + Default + 'static> ExactSizeIterator for Completions<'_, S, T> {}
 
-impl<S: Store> std::fmt::Debug for Completions<'_, S> {
+impl<S: Store, T: Clone + Default + 'static> std::fmt::Debug for Completions<'_, S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Completions")
             .field("ready", &self.cq.len())
@@ -361,7 +575,7 @@ impl<S: Store> std::fmt::Debug for Completions<'_, S> {
     }
 }
 
-impl<S: Store> Drop for Ring<S> {
+impl<S: Store, T: Clone + Default + 'static> Drop for Ring<S, T> {
     fn drop(&mut self) {
         // Cancel everything, then reap until every operation is back.
         let cancel = opcode::AsyncCancel::new(CancelBy::Any)
@@ -395,7 +609,7 @@ impl<S: Store> Drop for Ring<S> {
     }
 }
 
-impl<S: Store> std::fmt::Debug for Ring<S> {
+impl<S: Store, T: Clone + Default + 'static> std::fmt::Debug for Ring<S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ring")
             .field("in_flight", &self.table.in_flight())

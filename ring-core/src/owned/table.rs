@@ -21,9 +21,9 @@ use super::{next_gen, Store, Token, FIRST_GEN};
 use crate::buf_ring::BufRing;
 use crate::{cqueue, squeue};
 
-/// One entry of the table.
-struct Slot<S> {
-    op: Option<S>,
+/// One entry of the table: the operation and the user's tag for it.
+struct Slot<S, T> {
+    op: Option<(S, T)>,
     gen: u32,
     next_free: u32,
 }
@@ -32,12 +32,12 @@ struct Slot<S> {
 ///
 /// It keeps no count of operations in flight: the hot paths would pay for
 /// it on every push and completion, and only the ring's drop needs it.
-pub(super) struct Table<S> {
-    slots: Vec<Slot<S>>,
+pub(super) struct Table<S, T> {
+    slots: Vec<Slot<S, T>>,
     free_head: u32,
 }
 
-impl<S: Store> Table<S> {
+impl<S: Store, T: Clone + Default> Table<S, T> {
     pub(super) const fn new() -> Self {
         Table {
             slots: Vec::new(),
@@ -63,19 +63,19 @@ impl<S: Store> Table<S> {
         }
     }
 
-    /// Builds the entry of `op` and files `op`; the entry's pointers target
-    /// memory `op` owns, which by `Operation`'s contract does not move when
-    /// `op` moves into its slot. [`reserve`](Self::reserve) must have run
-    /// since the last insert.
+    /// Builds the entry of `op` and files `op` with its tag; the entry's
+    /// pointers target memory `op` owns, which by `Operation`'s contract
+    /// does not move when `op` moves into its slot.
+    /// [`reserve`](Self::reserve) must have run since the last insert.
     #[inline(always)]
-    pub(super) fn admit(&mut self, mut op: S) -> (squeue::Entry, Token) {
+    pub(super) fn admit(&mut self, mut op: S, tag: T) -> (squeue::Entry, Token) {
         let entry = op.entry();
-        let token = self.insert(op);
+        let token = self.insert((op, tag));
         (entry.user_data(token.raw()), token)
     }
 
     #[inline(always)]
-    fn insert(&mut self, op: S) -> Token {
+    fn insert(&mut self, op: (S, T)) -> Token {
         let index = self.free_head;
         let Some(slot) = self.slots.get_mut(index as usize) else {
             // `reserve` made a free slot: this cannot happen. Abort rather
@@ -96,7 +96,7 @@ impl<S: Store> Table<S> {
     /// length) and returns it.
     #[cold]
     #[inline(never)]
-    fn grow(slots: &mut Vec<Slot<S>>) -> &mut Slot<S> {
+    fn grow(slots: &mut Vec<Slot<S, T>>) -> &mut Slot<S, T> {
         let len = slots.len();
         let next = u32::try_from(len + 1).expect("fewer than 2^32 operations in flight");
         slots.push(Slot {
@@ -107,9 +107,9 @@ impl<S: Store> Table<S> {
         &mut slots[len]
     }
 
-    /// The operation `token` names, if it is still in flight.
+    /// The operation `token` names and its tag, if it is still in flight.
     #[inline]
-    fn get(&self, token: Token) -> Option<&S> {
+    fn get(&self, token: Token) -> Option<&(S, T)> {
         let slot = self.slots.get(token.index())?;
         if slot.gen != token.gen() {
             return None;
@@ -118,7 +118,7 @@ impl<S: Store> Table<S> {
     }
 
     #[inline(always)]
-    fn remove(&mut self, token: Token) -> Option<S> {
+    fn remove(&mut self, token: Token) -> Option<(S, T)> {
         let index = token.index();
         let slot = self.slots.get_mut(index)?;
         if slot.gen != token.gen() {
@@ -132,10 +132,12 @@ impl<S: Store> Table<S> {
     }
 
     /// Turns one CQE into a [`Completion`]: a final completion (no `MORE`)
-    /// takes its operation out of the table; a buffer completion takes the
-    /// buffer from the ring its operation selects from.
+    /// takes its operation and tag out of the table; any other completion
+    /// of a live operation carries a clone of the tag (and a completion of
+    /// no operation the default tag); a buffer completion
+    /// takes the buffer from the ring its operation selects from.
     #[inline(always)]
-    pub(super) fn complete(&mut self, cqe: cqueue::Entry) -> Completion<S> {
+    pub(super) fn complete(&mut self, cqe: cqueue::Entry) -> Completion<S, T> {
         let token = Token(cqe.user_data());
         // The operation this completion is for, still in its slot: the
         // buffer and the descriptor are taken while it stays there, since
@@ -143,7 +145,8 @@ impl<S: Store> Table<S> {
         // table would then be kept in memory for that path (see `reserve`).
         // For operations that never select buffers or create descriptors
         // both checks are constant and the lookup folds away.
-        let live = self.get(token);
+        let slot = self.get(token);
+        let live = slot.map(|(op, _)| op);
         let mut held = None;
         if cqe.raw_flags() & cqueue::Flags::BUFFER.bits() != 0 {
             if let Some(ring) = live.and_then(Store::buf_ring) {
@@ -157,9 +160,17 @@ impl<S: Store> Table<S> {
             // non-negative result a new descriptor nobody else owns.
             fd = Some(unsafe { OwnedFd::from_raw_fd(res) });
         }
-        // A final completion (no `MORE`) hands the operation back.
-        let op = if cqe.more() { None } else { self.remove(token) };
-        Completion::new(cqe, op, held, fd)
+        // A final completion (no `MORE`) hands the operation and its tag
+        // back; any other carries a clone of the tag.
+        let (op, tag) = if cqe.more() {
+            (None, slot.map_or_else(T::default, |(_, tag)| tag.clone()))
+        } else {
+            match self.remove(token) {
+                Some((op, tag)) => (Some(op), tag),
+                None => (None, T::default()),
+            }
+        };
+        Completion::new(cqe, op, tag, held, fd)
     }
 
     /// Takes every operation out, for the ring's drop to leak: the kernel
