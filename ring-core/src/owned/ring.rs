@@ -438,14 +438,14 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
     /// # Ok(()) }
     /// ```
     pub fn drain(&mut self, mut f: impl FnMut(Completion<S, T>, &mut Pusher<'_, S, T>)) -> usize {
-        let (submitter, sq, mut cq) = self.ring.split();
+        let (submitter, sq, cq) = self.ring.split();
         let mut pusher = Pusher {
             sq,
             table: &mut self.table,
             id: self.id,
         };
         let mut n = 0;
-        while let Some(cqe) = cq.next() {
+        for cqe in cq {
             if !pusher.sq.has_room() {
                 submit_queued(&mut pusher.sq, &submitter);
             }
@@ -515,7 +515,7 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
         let op: S = op.into();
         check_converted(&op, self.id);
         self.table.reserve();
-        let (entry, token) = self.table.admit(op.into(), tag);
+        let (entry, token) = self.table.admit(op, tag);
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds
         // (Operation's contract), which the table keeps until its final
