@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
     self,
-    op::{op::MsgRing, op::Nop, op::PollAdd, op::ReadFixed, op::RecvMulti},
+    op::{MsgRing, Nop, PollAdd, ReadFixed, RecvMulti},
     FixedBufs, Ring, RingHandle, SharedFd, Store,
 };
 use ring_core::rt::Driver;
