@@ -728,3 +728,36 @@ fn tags_come_back_with_every_completion_including_multishot() {
     assert!(last.is_final());
     assert_eq!(*last.tag(), 7);
 }
+
+/// `Send::wait_all` (MSG_WAITALL) sends all of a 32 MiB buffer over
+/// loopback in one operation, far more than the socket buffer holds, and
+/// every byte arrives in order.
+#[test]
+fn send_wait_all_sends_32_mib_and_every_byte_arrives() {
+    use std::io::Read as _;
+    const LEN: usize = 32 << 20;
+    let (a, b) = common::connected_pair();
+    let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+    let reader = std::thread::spawn(move || {
+        let mut b = b;
+        b.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut got = vec![0u8; LEN];
+        b.read_exact(&mut got).unwrap();
+        got
+    });
+    let mut ring = Ring::new(4).unwrap();
+    ring.push(owned::op::Send::new(a, data.clone()).wait_all())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let done = loop {
+        assert!(Instant::now() < deadline, "the send did not complete");
+        let _ = ring.submit_and_wait_timeout(1, Duration::from_millis(100));
+        if let Some(c) = ring.completions().next() {
+            break c;
+        }
+    };
+    assert_eq!(done.result(), Ok(LEN as u32));
+    let got = reader.join().unwrap();
+    let first_bad = got.iter().zip(&data).position(|(x, y)| x != y);
+    assert_eq!(first_bad, None, "bytes differ");
+}

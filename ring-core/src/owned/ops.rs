@@ -176,8 +176,8 @@ owned_op! {
     ///
     /// The result is the number of bytes sent. On a stream socket that can
     /// be **less than the buffer's length**: the kernel sends what fits in
-    /// the socket's buffer, and a large send commonly completes short (a
-    /// 32 MiB send over loopback completed with about 4 MB). Either push
+    /// the socket's buffer, and a large send commonly completes short.
+    /// Either push
     /// `Send::new(fd, buf.slice(n..))` for the rest, or set
     /// [`wait_all`](Self::wait_all) and let the kernel retry until all of
     /// it is sent.

@@ -1,0 +1,93 @@
+//! The safe tier's examples (`examples/cp.rs`, `examples/echo_multishot.rs`,
+//! `examples/timeout.rs`) run as tests: each example's `main` is a thin
+//! wrapper over a function that is included here and checked, so the
+//! examples cannot rot.
+
+#![forbid(unsafe_code)]
+
+#[path = "common/fds.rs"]
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use ring_core::Errno;
+
+#[allow(dead_code)]
+#[path = "../examples/cp.rs"]
+mod cp;
+
+#[allow(dead_code)]
+#[path = "../examples/echo_multishot.rs"]
+mod echo;
+
+#[allow(dead_code)]
+#[path = "../examples/timeout.rs"]
+mod timeout;
+
+/// `cp` copies a file of 50 chunks and a bit, byte for byte.
+#[test]
+fn cp_copies_every_byte() {
+    let (src, mut f) = common::temp_file("example-cp-src");
+    let data: Vec<u8> = (0..50 * 64 * 1024 + 123)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    f.write_all(&data).unwrap();
+    let dst = common::temp_path("example-cp-dst");
+    assert_eq!(cp::copy(&src, &dst).unwrap(), data.len() as u64);
+    assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
+    let _ = std::fs::remove_file(src);
+    let _ = std::fs::remove_file(dst);
+}
+
+/// `cp` of a missing file is an error, not a panic.
+#[test]
+fn cp_of_a_missing_file_is_an_error() {
+    let dst = common::temp_path("example-cp-missing");
+    let err = cp::copy(std::path::Path::new("/nonexistent/ring-core"), &dst).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}
+
+/// `echo_multishot` serves 20 connections at once, each sending 64 KiB
+/// (more than the buffer ring holds at once), and echoes every byte.
+#[test]
+fn echo_serves_many_connections() {
+    const CONNS: usize = 20;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || echo::serve(listener, Some(CONNS)));
+    let clients: Vec<_> = (0..CONNS)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let data: Vec<u8> = (0..64 * 1024).map(|j| ((i * 31 + j) % 256) as u8).collect();
+                let mut w = s.try_clone().unwrap();
+                let sent = data.clone();
+                let writer = std::thread::spawn(move || w.write_all(&sent).unwrap());
+                let mut back = vec![0u8; data.len()];
+                s.read_exact(&mut back).unwrap();
+                writer.join().unwrap();
+                assert!(back == data, "connection {i} echoed other bytes");
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    server.join().unwrap().unwrap();
+}
+
+/// `timeout`: the linked timeout cancels the read, the chain's steps run
+/// in time, the cancelled timeout reports `ECANCELED`, and none of it waits
+/// for the one-minute timeout.
+#[test]
+fn timeout_cancels_what_it_should() {
+    let r = timeout::run().unwrap();
+    assert_eq!(r.bounded_read, Err(Errno::CANCELED));
+    assert_eq!(r.link_timeout, Err(Errno::TIME));
+    assert_eq!(r.chain, [Ok(4), Ok(4)]);
+    assert_eq!(r.cancelled, Err(Errno::CANCELED));
+    assert!(r.took < Duration::from_secs(5), "took {:?}", r.took);
+}
