@@ -5,6 +5,7 @@
 //! `cargo run -p ring-core --example timeout`
 
 use std::io::{self, Write as _};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use ring_core::owned::{op, Operation, Ring, SharedFd};
@@ -19,7 +20,7 @@ fn main() -> io::Result<()> {
 /// What happened to each operation.
 #[derive(Debug)]
 pub struct Report {
-    /// A read of an empty pipe, linked to a 20 ms timeout: `ECANCELED`.
+    /// A read of a quiet socket, linked to a 20 ms timeout: `ECANCELED`.
     pub bounded_read: Result<u32, Errno>,
     /// The timeout itself: `ETIME` (it fired).
     pub link_timeout: Result<u32, Errno>,
@@ -35,7 +36,7 @@ pub struct Report {
 /// Runs the three scenarios and reports what each operation returned.
 pub fn run() -> io::Result<Report> {
     let start = Instant::now();
-    let (reader, mut writer) = std::io::pipe()?;
+    let (reader, mut writer) = UnixStream::pair()?;
     let reader = SharedFd::new(reader);
     let mut ring = Ring::new(16)?;
 
@@ -50,7 +51,7 @@ pub fn run() -> io::Result<Report> {
     let link_timeout = result_of(&done, timeout);
 
     // 2. Write, then read it back, each step with its own deadline.
-    let (pipe_r, pipe_w) = std::io::pipe()?;
+    let (pipe_r, pipe_w) = UnixStream::pair()?;
     let steps: [Box<dyn Operation>; 4] = [
         Box::new(op::Write::new(pipe_w, b"ping".to_vec())),
         Box::new(op::LinkTimeout::new(Duration::from_secs(1))),
@@ -67,7 +68,7 @@ pub fn run() -> io::Result<Report> {
     let done = wait(&mut ring, 2)?;
     let cancelled = result_of(&done, long);
 
-    // The first read's pipe is still open; writing to it now reaches nobody.
+    // The first read's socket is still open; writing to it now reaches nobody.
     writer.write_all(b"late")?;
     Ok(Report {
         bounded_read,
