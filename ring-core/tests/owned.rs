@@ -761,3 +761,21 @@ fn send_wait_all_sends_32_mib_and_every_byte_arrives() {
     let first_bad = got.iter().zip(&data).position(|(x, y)| x != y);
     assert_eq!(first_bad, None, "bytes differ");
 }
+
+/// A chain longer than the queue comes back whole, in order, and nothing of
+/// it is in flight; one that fits goes in whole.
+#[test]
+fn a_chain_goes_in_whole_or_not_at_all() {
+    let mut ring = Ring::<owned::op::Nop>::typed(4).unwrap();
+    match ring.push_chain([owned::op::Nop; 5]) {
+        Err(owned::PushError::Full(back)) => assert_eq!(back.len(), 5),
+        other => panic!("a chain of 5 in a queue of 4: {:?}", other.map(|_| ())),
+    }
+    assert_eq!(ring.in_flight(), 0);
+    let tokens = ring.push_chain([owned::op::Nop; 4]).unwrap();
+    assert_eq!(ring.in_flight(), 4);
+    let done = wait_all(&mut ring, 4);
+    let order: Vec<_> = done.iter().map(|c| c.token()).collect();
+    assert_eq!(order, tokens, "a chain completes in order");
+    assert!(done.iter().all(|c| c.result() == Ok(0)));
+}
