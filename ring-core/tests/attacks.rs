@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use ring_core::buf_ring::BufRing;
 use ring_core::owned::{
     self,
-    op::{MsgRing, Nop, PollAdd, ReadFixed, RecvMulti},
+    op::{MsgRing, Nop, PollAdd, Read, ReadFixed, RecvMulti},
     FixedBufs, Ring, RingHandle, SharedFd, Store,
 };
 use ring_core::rt::Driver;
@@ -220,4 +220,51 @@ fn a_driver_over_a_busy_ring_counts_the_operations_it_inherits() {
             "{driver:?} counts operations that are not in flight"
         );
     }
+}
+
+ring_core::operations! {
+    /// A typed ring's operations, with a `Drop` impl (the user's own code)
+    /// that panics for one of them.
+    enum Bomb {
+        Read(Read<Vec<u8>>),
+        Nop(Nop),
+    }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if matches!(self, Bomb::Nop(_)) && !std::thread::panicking() {
+            panic!("the user's drop panics");
+        }
+    }
+}
+
+/// `Ring`'s `Drop` reaps operations one by one and drops each; a user's
+/// `Drop` that panics on one of them must not unwind out of it while
+/// another is still in flight (the table would free that one's buffer with
+/// the kernel still about to write into it). The ring is kept alive in the
+/// kernel by a `RingHandle`, so a read left in flight would take the bytes
+/// written afterwards out of the pipe, into freed memory.
+#[test]
+fn a_panicking_user_drop_during_ring_drop_frees_nothing_in_flight() {
+    let (r, mut w) = common::pipe();
+    let probe = r.try_clone().unwrap();
+    // Two slots: the drop's cancel finds the queue full of the two
+    // unsubmitted entries, so the nop completes (and panics) before the
+    // read has been cancelled.
+    let mut ring = Ring::<Bomb>::typed(2).unwrap();
+    let kernel_side = RingHandle::of(&ring).unwrap();
+    ring.push(Read::new(SharedFd::new(r), vec![0u8; 64]))
+        .unwrap();
+    ring.push(Nop).unwrap();
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(ring)));
+    assert!(dropped.is_err(), "the user's panic reaches the caller");
+    w.write_all(b"hello").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        rustix::io::ioctl_fionread(&probe).unwrap(),
+        5,
+        "a read still in flight took the bytes into the buffer the unwinding freed"
+    );
+    drop(kernel_side);
 }
