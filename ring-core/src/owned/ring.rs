@@ -583,6 +583,14 @@ impl<S: Store, T: Clone + Default + 'static> Drop for Ring<S, T> {
             .build()
             .user_data(DROP_CANCEL);
         let deadline = Instant::now() + self.drop_timeout;
+        // Completions are dropped only once the loop is over: dropping one
+        // may run the user's code (a typed ring's enum can have its own
+        // `Drop`), and a panic there must not unwind out of this function
+        // while other operations are in flight, or the table would free
+        // them under the kernel. When `done` drops (at the end, or while
+        // unwinding from a panic in one of its elements), every operation
+        // still in the table has completed or been leaked.
+        let mut done = Vec::new();
         while self.table.in_flight() > 0 {
             // Every round: multishot operations may have re-armed since the
             // last cancel, and a cancel that found the queue full is retried.
@@ -602,7 +610,7 @@ impl<S: Store, T: Clone + Default + 'static> Drop for Ring<S, T> {
                 let next = self.ring.completion().next();
                 let Some(cqe) = next else { break };
                 if cqe.user_data() != DROP_CANCEL {
-                    drop(self.table.complete(cqe));
+                    done.push(self.table.complete(cqe));
                 }
             }
         }
