@@ -268,3 +268,53 @@ fn a_panicking_user_drop_during_ring_drop_frees_nothing_in_flight() {
     );
     drop(kernel_side);
 }
+
+/// A tag type whose `Clone` (the user's code) panics.
+#[derive(Debug, Default)]
+struct Grenade;
+
+impl Clone for Grenade {
+    fn clone(&self) -> Self {
+        panic!("the user's Clone panics")
+    }
+}
+
+/// Building a completion that is not an operation's last runs the tag's
+/// `Clone` (the user's code). `Ring`'s `Drop` builds completions while it
+/// reaps; a panic there must not unwind out of it while a read is still in
+/// flight. A multishot poll's completion is waiting when the ring drops,
+/// and the queue is full, so the drop's cancel goes in only after that
+/// completion has been reaped. The ring is kept alive in the kernel by a
+/// file table (which holds a duplicate of its descriptor).
+#[test]
+fn a_panicking_user_tag_during_ring_drop_frees_nothing_in_flight() {
+    let (r, mut w) = common::pipe();
+    let (ready, mut make_ready) = common::pipe();
+    let probe = r.try_clone().unwrap();
+    let mut ring = Ring::<Box<dyn owned::Operation>, Grenade>::tagged(4).unwrap();
+    let kernel_side = owned::Files::register(ring.raw(), 1).unwrap();
+    ring.push_tagged(Read::new(SharedFd::new(r), vec![0u8; 64]), Grenade)
+        .unwrap();
+    ring.push_tagged(PollAdd::new(SharedFd::new(ready), 1).multishot(), Grenade)
+        .unwrap();
+    ring.submit().unwrap();
+    make_ready.write_all(b"!").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ring.raw().submitter().completions_ready() == 0 {
+        assert!(Instant::now() < deadline, "the poll never fired");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for _ in 0..4 {
+        ring.push_tagged(Nop, Grenade).unwrap();
+    }
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(ring)));
+    assert!(dropped.is_err(), "the user's panic reaches the caller");
+    w.write_all(b"hello").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        rustix::io::ioctl_fionread(&probe).unwrap(),
+        5,
+        "a read still in flight took the bytes into the buffer the unwinding freed"
+    );
+    drop(kernel_side);
+}
