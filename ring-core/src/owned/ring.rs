@@ -11,6 +11,7 @@
 //!   reaps first, leaks what it cannot reap, and only then lets the fields
 //!   drop.
 
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use super::completion::Completion;
@@ -583,14 +584,18 @@ impl<S: Store, T: Clone + Default + 'static> Drop for Ring<S, T> {
             .build()
             .user_data(DROP_CANCEL);
         let deadline = Instant::now() + self.drop_timeout;
-        // Completions are dropped only once the loop is over: dropping one
-        // may run the user's code (a typed ring's enum can have its own
-        // `Drop`), and a panic there must not unwind out of this function
-        // while other operations are in flight, or the table would free
-        // them under the kernel. When `done` drops (at the end, or while
-        // unwinding from a panic in one of its elements), every operation
-        // still in the table has completed or been leaked.
+        // A panic must not unwind out of this function while operations
+        // are in flight, or the table would free them under the kernel.
+        // The user's code runs in two places here: building a completion
+        // (the tag's `Clone` or `Default`) and dropping one (a typed ring's
+        // enum or a tag can have its own `Drop`). So completions are
+        // dropped only once the loop is over, when every operation still
+        // in the table has completed or been leaked, and a panic while
+        // building one is caught (the table is consistent at either of
+        // those calls: the operation is still in its slot, or has none)
+        // and resumed after the loop.
         let mut done = Vec::new();
+        let mut panicked = None;
         while self.table.in_flight() > 0 {
             // Every round: multishot operations may have re-armed since the
             // last cancel, and a cancel that found the queue full is retried.
@@ -600,7 +605,7 @@ impl<S: Store, T: Clone + Default + 'static> Drop for Ring<S, T> {
             if left.is_zero() {
                 // The kernel may still use these: leak rather than free.
                 self.table.leak_all();
-                return;
+                break;
             }
             let _ = self
                 .ring
@@ -610,9 +615,19 @@ impl<S: Store, T: Clone + Default + 'static> Drop for Ring<S, T> {
                 let next = self.ring.completion().next();
                 let Some(cqe) = next else { break };
                 if cqe.user_data() != DROP_CANCEL {
-                    done.push(self.table.complete(cqe));
+                    let table = &mut self.table;
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| table.complete(cqe))) {
+                        Ok(c) => done.push(c),
+                        Err(payload) => {
+                            panicked.get_or_insert(payload);
+                        }
+                    }
                 }
             }
+        }
+        drop(done);
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
         }
     }
 }
