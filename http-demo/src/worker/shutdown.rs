@@ -47,9 +47,7 @@ impl Worker<'_> {
         if !(self.shutting_down && self.slots.live == 0 && self.accept.is_idle()) {
             return false;
         }
-        if self.tick_at.take().is_some() {
-            self.tick = self.ops.cancel(self.tick, Owner::worker(Kind::Tick));
-        }
+        self.cancel_tick();
         self.wake = self.ops.cancel(self.wake, Owner::worker(Kind::Wake));
         true
     }

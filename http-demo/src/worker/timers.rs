@@ -23,14 +23,25 @@ impl Worker<'_> {
         if self.tick_at.is_some_and(|t| t <= at) {
             return;
         }
-        if self.tick_at.is_some() {
-            self.ops.cancel(self.tick, Owner::worker(Kind::Tick));
-        }
+        self.cancel_tick();
         let after = at.saturating_sub(self.now()).max(1);
         let op = owned::op::Timeout::new(Duration::from_millis(after));
         self.tick = self.ops.push(op, Owner::worker(Kind::Tick));
         self.ticks_in_flight += 1;
         self.tick_at = Some(at);
+    }
+
+    /// Cancels the armed tick, if any. One still in the backlog is taken
+    /// out and will not complete, so it is no longer counted.
+    pub(super) fn cancel_tick(&mut self) {
+        if self.tick_at.take().is_none() {
+            return;
+        }
+        let was = self.tick;
+        self.tick = self.ops.cancel(was, Owner::worker(Kind::Tick));
+        if was == Armed::Queued {
+            self.ticks_in_flight -= 1;
+        }
     }
 
     /// A connection's next deadline (its timeouts, its send's timeout),
