@@ -23,6 +23,7 @@
 #[path = "common/fds.rs"]
 mod common;
 
+use std::future::Future as _;
 use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -317,4 +318,42 @@ fn a_panicking_user_tag_during_ring_drop_frees_nothing_in_flight() {
         "a read still in flight took the bytes into the buffer the unwinding freed"
     );
     drop(kernel_side);
+}
+
+/// A task's waker can outlive the runtime (another thread may hold it).
+/// Waking it after the runtime, its driver and its ring are gone must touch
+/// nothing freed (checked under AddressSanitizer in CI).
+#[test]
+fn a_waker_outliving_its_runtime_touches_nothing_freed() {
+    let kept: std::sync::Arc<std::sync::Mutex<Option<Waker>>> = Default::default();
+    let rt = ring_core::rt::Runtime::new(8).unwrap();
+    let slot = kept.clone();
+    let (r, _w) = common::pipe();
+    let r = SharedFd::new(r);
+    let driver = rt.driver().clone();
+    let task = rt.spawn_local(async move {
+        // An operation in flight when the runtime drops, and a waker kept.
+        let mut read = driver.read(&r, vec![0u8; 8]);
+        std::future::poll_fn(|cx| {
+            assert!(std::pin::Pin::new(&mut read).poll(cx).is_pending());
+            *slot.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        })
+        .await;
+    });
+    let d = rt.driver().clone();
+    rt.block_on(async move { d.nop().await }).unwrap();
+    assert!(
+        kept.lock().unwrap().is_some(),
+        "the task ran and kept its waker"
+    );
+    drop(task);
+    drop(rt);
+    let waker = kept.lock().unwrap().take().unwrap();
+    std::thread::spawn(move || {
+        waker.wake_by_ref();
+        waker.wake();
+    })
+    .join()
+    .unwrap();
 }
