@@ -592,3 +592,34 @@ impl Submitter<'_> {
         Ok(())
     }
 }
+
+/// `IORING_REGISTER_SEND_MSG_RING` (Linux 6.13): posts the completion an
+/// `IORING_OP_MSG_RING` entry describes into its target ring, synchronously
+/// and without a ring of the caller's (a "blind" register call). Only data
+/// messages (`opcode::MsgRing::data`) are accepted, with no SQE flags.
+///
+/// # Safety
+///
+/// As for pushing `entry` ([`SubmissionQueue::push`](crate::squeue::SubmissionQueue::push)):
+/// the target ring fd it names is the caller's and open for the call, and
+/// the completion it posts must be one the target's owner expects: on a
+/// ring the safe tier wraps, a `user_data` of 0 or with bit 63 set
+/// (others are its tokens).
+pub unsafe fn send_msg_ring(entry: &crate::squeue::Entry) -> Result<(), Error> {
+    /// `IORING_REGISTER_SEND_MSG_RING`.
+    const SEND_MSG_RING: u32 = 31;
+    // SAFETY: one 64-byte SQE, read during the call; what it posts is the
+    // caller's contract.
+    unsafe {
+        sys::register_blind(
+            SEND_MSG_RING,
+            (entry as *const crate::squeue::Entry).cast(),
+            1,
+        )
+    }
+    .map_err(|errno| Error::Register {
+        op: "IORING_REGISTER_SEND_MSG_RING",
+        errno,
+    })?;
+    Ok(())
+}

@@ -8,6 +8,10 @@
 //! small out-of-line function the same instruction was measured 50–155 ns
 //! slower per call on our machines (see `docs/benchmarks.md`).
 //!
+//! One register call cannot go through rustix: the "blind" ones, which the
+//! kernel takes only with fd `-1`, a value no `BorrowedFd` may hold. For
+//! those, [`register_blind`] issues the `syscall` instruction itself.
+//!
 //! Nothing here interprets results; the layers above own the invariants.
 
 use core::ffi::c_void;
@@ -193,4 +197,84 @@ pub(crate) fn mmap_anonymous(len: usize) -> Result<NonNull<c_void>, Errno> {
 pub(crate) unsafe fn munmap(ptr: NonNull<c_void>, len: usize) -> Result<(), Errno> {
     // SAFETY: forwarded contract.
     unsafe { rustix::mm::munmap(ptr.as_ptr(), len) }
+}
+
+/// `io_uring_register(2)` with fd `-1`: the kernel's "blind" register ops,
+/// which act on no ring of the caller's (`IORING_REGISTER_SEND_MSG_RING`).
+/// rustix cannot pass `-1` (its `BorrowedFd` never holds it), so this
+/// issues the syscall itself; on architectures other than x86_64 and
+/// aarch64 it fails with `ENOSYS`.
+///
+/// # Safety
+///
+/// `arg` must point to `nr_args` values of the struct `op` expects, valid
+/// for the call, and what the op does must be sound for the caller (for
+/// SEND_MSG_RING: the message's contract, see
+/// [`register::send_msg_ring`](crate::register::send_msg_ring)).
+#[inline]
+pub(crate) unsafe fn register_blind(
+    op: u32,
+    arg: *const c_void,
+    nr_args: u32,
+) -> Result<u32, Errno> {
+    /// `__NR_io_uring_register`, the same on every architecture (the
+    /// numbers from 424 on are shared).
+    const NR_IO_URING_REGISTER: usize = 427;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let ret: isize;
+        // SAFETY: the Linux x86_64 syscall convention: number in rax,
+        // arguments in rdi, rsi, rdx, r10; the kernel clobbers rcx and r11
+        // and returns in rax. It touches no memory but what `arg` names
+        // (the caller's contract) and no stack.
+        unsafe {
+            core::arch::asm!(
+                "syscall",
+                inlateout("rax") NR_IO_URING_REGISTER as isize => ret,
+                in("rdi") -1isize,
+                in("rsi") op as usize,
+                in("rdx") arg,
+                in("r10") nr_args as usize,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        decode(ret)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let ret: isize;
+        // SAFETY: the Linux aarch64 syscall convention: number in x8,
+        // arguments in x0..x3, result in x0. It touches no memory but what
+        // `arg` names (the caller's contract) and no stack.
+        unsafe {
+            core::arch::asm!(
+                "svc 0",
+                in("x8") NR_IO_URING_REGISTER,
+                inlateout("x0") -1isize => ret,
+                in("x1") op as usize,
+                in("x2") arg,
+                in("x3") nr_args as usize,
+                options(nostack),
+            );
+        }
+        decode(ret)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = (NR_IO_URING_REGISTER, op, arg, nr_args);
+        Err(Errno::NOSYS)
+    }
+}
+
+/// A raw syscall return: `-4095..=-1` is an errno, anything else the result.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline]
+fn decode(ret: isize) -> Result<u32, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno::from_raw_os_error(-ret as i32))
+    } else {
+        Ok(ret as u32)
+    }
 }

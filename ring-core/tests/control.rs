@@ -280,3 +280,23 @@ fn query_reports_this_kernels_opcodes() {
     assert_eq!(q.feature_flags & features, features, "{q:?}");
     assert_eq!(q.sqe_flags & 0x7f, 0x7f, "every IOSQE_* flag: {q:?}");
 }
+
+/// `IORING_REGISTER_SEND_MSG_RING`: a message posted with no source ring
+/// (fd -1, which ring-core passes with its own syscall) reaches the target
+/// ring as the completion the entry describes; a non-message entry is
+/// refused by the kernel.
+#[test]
+fn send_msg_ring_posts_without_a_source_ring() {
+    let mut target = IoUring::new(4).unwrap();
+    let msg = opcode::MsgRing::data(&target, 77, 0xfeed).build();
+    // SAFETY: the target is a raw ring of this test that expects exactly
+    // this completion; its fd is open for the call.
+    unsafe { ring_core::register::send_msg_ring(&msg) }.unwrap();
+    let got = common::reap(&mut target, 1);
+    assert_eq!(got[0].user_data(), 0xfeed);
+    assert_eq!(got[0].raw_result(), 77);
+    let nop = opcode::Nop::new().build();
+    // SAFETY: a NOP posts nothing anywhere.
+    let err = unsafe { ring_core::register::send_msg_ring(&nop) }.unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::INVAL), "{err}");
+}

@@ -380,6 +380,41 @@ fn msg_ring_posts_a_message_the_target_reads() {
     );
 }
 
+/// A message posted with no ring of the sender's (the blind
+/// `IORING_REGISTER_SEND_MSG_RING`, from another thread) arrives like a
+/// pushed one, and follows the same rules: bit 63 is refused, and a value
+/// equal to a live token releases nothing.
+#[test]
+fn a_ring_handle_posts_without_a_ring() {
+    let (r, mut w) = common::pipe();
+    let mut target = Ring::new(8).unwrap();
+    let read = target.push(Read::new(r, vec![0u8; 2])).unwrap();
+    target.submit().unwrap();
+    let handle = RingHandle::of(&target).unwrap();
+    let token = read.raw();
+    std::thread::spawn(move || {
+        handle.post(token, 5).unwrap();
+        assert!(handle.post(1 << 63, 0).is_err(), "bit 63 is the marker");
+    })
+    .join()
+    .unwrap();
+    let c = one(&mut target);
+    assert!(!c.is_final(), "a message releases no operation");
+    assert_eq!(
+        c.message(),
+        Some(Message {
+            value: token,
+            res: 5
+        })
+    );
+    drop(c);
+    assert_eq!(target.in_flight(), 1, "the read is still in flight");
+    w.write_all(b"ok").unwrap();
+    let mut c = one(&mut target);
+    assert_eq!(c.token(), read);
+    assert_eq!(c.take_op::<Read>().unwrap().into_buf(), b"ok");
+}
+
 /// The attack: a message whose value is the token of an operation in
 /// flight on the target ring does not release it: the operation stays in
 /// flight, its memory in use, and comes back with its own completion.

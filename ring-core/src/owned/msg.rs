@@ -91,6 +91,21 @@ impl RingHandle {
     pub fn ring_id(&self) -> RingId {
         self.id
     }
+
+    /// Posts a message to this ring now, from any thread, without a ring
+    /// of the caller's (`IORING_REGISTER_SEND_MSG_RING`, Linux 6.13): the
+    /// same completion a [`MsgRing`] would post, with the same rules
+    /// (`value` below 2^63). Fails with the kernel's error, for example
+    /// `EOVERFLOW` when the target's completion queue is full.
+    pub fn post(&self, value: u64, res: i32) -> Result<(), Error> {
+        let mut msg = MsgRing::new(self, value, res)?;
+        let entry = Operation::entry(&mut msg);
+        // SAFETY: the entry is a data message to the ring fd `msg` holds
+        // (open for the call), with a user_data that has bit 63 set (checked
+        // in `MsgRing::new`) and no flags: on the owned ring it reaches it
+        // is a completion without an operation, as for a pushed MsgRing.
+        unsafe { crate::register::send_msg_ring(&entry) }
+    }
 }
 
 /// Posts a completion into another ring (or this one): its
