@@ -357,3 +357,44 @@ fn a_waker_outliving_its_runtime_touches_nothing_freed() {
     .join()
     .unwrap();
 }
+
+/// The completion iterator hands the kernel back the slots it has read
+/// when it drops. Forgetting it (`mem::forget` is safe) must not let the
+/// same completion be seen again: a multishot accept's completion carries
+/// a new descriptor, and seeing it twice would make two `OwnedFd`s own one
+/// socket (the second would close whatever file got the number next).
+#[test]
+fn a_forgotten_completion_iterator_hands_out_no_descriptor_twice() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut ring = Ring::new(8).unwrap();
+    ring.push(owned::op::Accept::new(listener).multishot())
+        .unwrap();
+    ring.submit().unwrap();
+    let _client = std::net::TcpStream::connect(addr).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ring.raw().submitter().completions_ready() == 0 {
+        assert!(Instant::now() < deadline, "no connection accepted");
+        let _ = ring.submit_and_wait_timeout(1, Duration::from_millis(20));
+    }
+    let mut reaped = ring.completions();
+    let mut c = reaped.next().unwrap();
+    let first = c.take_fd().expect("the accepted socket");
+    drop(c);
+    std::mem::forget(reaped);
+    let mut again = Vec::new();
+    for mut c in ring.completions() {
+        again.extend(c.take_fd());
+    }
+    let twice = again.iter().any(|fd| fd.as_raw_fd() == first.as_raw_fd());
+    // Whatever the outcome, never let two owners close one descriptor.
+    for fd in again {
+        if fd.as_raw_fd() == first.as_raw_fd() {
+            std::mem::forget(fd);
+        }
+    }
+    assert!(
+        !twice,
+        "a completion seen twice adopted the accepted socket a second time"
+    );
+}
