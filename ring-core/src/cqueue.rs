@@ -249,6 +249,15 @@ impl<'a, C: EntryMarker> CompletionQueue<'a, C> {
         self.tail = self.raw.tail().load(Ordering::Acquire);
     }
 
+    /// Hands the slots read so far back to the kernel (Release store of
+    /// the head) without loading the tail again: after this, a reaped
+    /// completion cannot be read a second time even if this view is never
+    /// dropped (`mem::forget`).
+    #[inline(always)]
+    pub(crate) fn release(&self) {
+        self.raw.head().store(self.head, Ordering::Release);
+    }
+
     /// Number of slots in the queue.
     #[inline]
     pub fn capacity(&self) -> usize {

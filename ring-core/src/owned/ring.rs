@@ -557,6 +557,11 @@ impl<S: Store, T: Clone + Default + 'static> Iterator for Completions<'_, S, T> 
     #[inline(always)]
     fn next(&mut self) -> Option<Completion<S, T>> {
         let cqe = self.cq.next()?;
+        // Hand the slot back now, not when the iterator drops: forgetting
+        // the iterator (safe) would otherwise let the next one read this
+        // completion again, and adopt its descriptor or take its buffer a
+        // second time (a_forgotten_completion_iterator_hands_out_no_descriptor_twice).
+        self.cq.release();
         Some(self.table.complete(cqe))
     }
 
