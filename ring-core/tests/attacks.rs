@@ -398,3 +398,46 @@ fn a_forgotten_completion_iterator_hands_out_no_descriptor_twice() {
         "a completion seen twice adopted the accepted socket a second time"
     );
 }
+
+/// With an incremental buffer ring (`IOU_PBUF_RING_INC`) one buffer is
+/// handed out in pieces: the kernel fills it chunk by chunk and only the
+/// last chunk ends its use. Dropping the last chunk's `OwnedBuf` while an
+/// earlier chunk's is still alive must not give the buffer back to the
+/// kernel, which would then write over bytes the program holds as `&[u8]`.
+#[test]
+fn an_incremental_buffer_is_not_given_back_while_an_earlier_chunk_is_held() {
+    let mut ring = Ring::new(8).unwrap();
+    let bufs = match BufRing::builder(3, 1, 8).incremental().build(ring.raw()) {
+        Ok(b) => Rc::new(b),
+        Err(e) => {
+            println!("skipped: no incremental buffer rings here ({e})");
+            return;
+        }
+    };
+    let (mut client, server) = common::connected_pair();
+    let server = SharedFd::new(server);
+    let mut recv = |ring: &mut Ring, bytes: &[u8]| {
+        client.write_all(bytes).unwrap();
+        ring.push(RecvMulti::new(&server, bufs.clone()).once())
+            .unwrap();
+        let mut c = wait_all(ring, 1).pop().unwrap();
+        assert_eq!(c.result(), Ok(4));
+        c.take_buf().expect("a buffer")
+    };
+    let first = recv(&mut ring, b"AAAA");
+    let last = recv(&mut ring, b"BBBB");
+    assert_eq!(
+        (first.bid(), last.bid()),
+        (0, 0),
+        "two chunks of one buffer"
+    );
+    assert_eq!(&first[..], b"AAAA");
+    drop(last);
+    let next = recv(&mut ring, b"CCCC");
+    assert_eq!(
+        &first[..],
+        b"AAAA",
+        "the kernel wrote into a chunk the program still holds"
+    );
+    drop((first, next));
+}
