@@ -119,6 +119,11 @@ pub struct BufRing {
     with_kernel: Box<[Cell<bool>]>,
     /// Per id, with incremental consumption: bytes already handed out.
     consumed: Box<[Cell<u32>]>,
+    /// Per id: guards (or owned holders) alive for its bytes. With
+    /// incremental consumption one buffer is handed out in several chunks,
+    /// and it goes back to the kernel only when the kernel is done with it
+    /// (`with_kernel` false) *and* the last of them has let go.
+    holders: Box<[Cell<u32>]>,
     tail: Cell<u16>,
     mask: u16,
     entries: u16,
@@ -229,6 +234,7 @@ impl BufRing {
             pos_of: (0..n).map(|_| Cell::new(0)).collect(),
             with_kernel: (0..n).map(|_| Cell::new(false)).collect(),
             consumed: (0..n).map(|_| Cell::new(0)).collect(),
+            holders: (0..n).map(|_| Cell::new(0)).collect(),
             tail: Cell::new(0),
             mask: b.entries - 1,
             entries: b.entries,
@@ -377,12 +383,13 @@ impl BufRing {
         } else {
             self.with_kernel[i].set(false);
         }
+        self.holders[i].set(self.holders[i].get() + 1);
         Ok(Buf {
             ring: self,
             bid,
             start,
             len,
-            returns: !keep_with_kernel,
+            returns: true,
         })
     }
 
@@ -421,10 +428,19 @@ impl BufRing {
         self.publish();
     }
 
-    /// Gives back a buffer whose guard was turned into parts.
+    /// One holder of (a chunk of) `bid` lets go: a guard drops, or the
+    /// owner of a guard turned into parts. The buffer goes back to the
+    /// kernel when the kernel is done with it and no holder is left, so an
+    /// incremental buffer's last chunk cannot give it back while an earlier
+    /// chunk is still held
+    /// (`an_incremental_buffer_is_not_given_back_while_an_earlier_chunk_is_held`).
     pub(crate) fn give_back(&self, bid: u16) {
-        debug_assert!(!self.is_with_kernel(bid));
-        self.recycle(bid);
+        let i = usize::from(bid);
+        let left = self.holders[i].get().saturating_sub(1);
+        self.holders[i].set(left);
+        if left == 0 && !self.with_kernel[i].get() {
+            self.recycle(bid);
+        }
     }
 
     /// The bytes `start..start + len` of buffer `bid`, which the caller
@@ -501,8 +517,8 @@ impl core::fmt::Debug for BufRing {
 }
 
 /// A received buffer, taken from a [`BufRing`]. Dropping it returns the
-/// buffer to the kernel (unless, with incremental consumption, the kernel
-/// still owns the rest of it).
+/// buffer to the kernel, unless, with incremental consumption, the kernel
+/// still owns the rest of it or another chunk of it is still held.
 pub struct Buf<'a> {
     ring: &'a BufRing,
     bid: u16,
@@ -553,7 +569,7 @@ impl core::ops::Deref for Buf<'_> {
 impl Drop for Buf<'_> {
     fn drop(&mut self) {
         if self.returns {
-            self.ring.recycle(self.bid);
+            self.ring.give_back(self.bid);
         }
     }
 }

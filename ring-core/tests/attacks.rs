@@ -416,16 +416,19 @@ fn an_incremental_buffer_is_not_given_back_while_an_earlier_chunk_is_held() {
     };
     let (mut client, server) = common::connected_pair();
     let server = SharedFd::new(server);
-    let mut recv = |ring: &mut Ring, bytes: &[u8]| {
-        client.write_all(bytes).unwrap();
+    let recv = |ring: &mut Ring| {
         ring.push(RecvMulti::new(&server, bufs.clone()).once())
             .unwrap();
-        let mut c = wait_all(ring, 1).pop().unwrap();
+        wait_all(ring, 1).pop().unwrap()
+    };
+    let mut chunk = |ring: &mut Ring, bytes: &[u8]| {
+        client.write_all(bytes).unwrap();
+        let mut c = recv(ring);
         assert_eq!(c.result(), Ok(4));
         c.take_buf().expect("a buffer")
     };
-    let first = recv(&mut ring, b"AAAA");
-    let last = recv(&mut ring, b"BBBB");
+    let first = chunk(&mut ring, b"AAAA");
+    let last = chunk(&mut ring, b"BBBB");
     assert_eq!(
         (first.bid(), last.bid()),
         (0, 0),
@@ -433,11 +436,22 @@ fn an_incremental_buffer_is_not_given_back_while_an_earlier_chunk_is_held() {
     );
     assert_eq!(&first[..], b"AAAA");
     drop(last);
-    let next = recv(&mut ring, b"CCCC");
+    client.write_all(b"CCCC").unwrap();
+    let mut third = recv(&mut ring);
     assert_eq!(
         &first[..],
         b"AAAA",
         "the kernel wrote into a chunk the program still holds"
     );
-    drop((first, next));
+    // The buffer is still held, so the kernel has none: ENOBUFS.
+    assert_eq!(third.result(), Err(ring_core::Errno::NOBUFS));
+    drop(third.take_buf());
+    // Once the first chunk goes too, the buffer is the kernel's again.
+    drop(first);
+    let mut fourth = recv(&mut ring);
+    assert_eq!(fourth.result(), Ok(4));
+    assert_eq!(
+        &fourth.take_buf().expect("the buffer came back")[..],
+        b"CCCC"
+    );
 }
