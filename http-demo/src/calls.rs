@@ -11,11 +11,9 @@
 //! reading once a request head's worth of input has queued behind it).
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
-use crate::handler::{Handler, HandlerError};
-use crate::server::Shared;
+use crate::handler::HandlerError;
 
 /// One call for a pool thread: compute `n` for connection `idx`
 /// (generation `gen`) of worker `worker`.
@@ -45,11 +43,11 @@ struct Queue {
 pub(crate) struct Calls {
     queue: Mutex<Queue>,
     ready: Condvar,
-    results: Vec<Mutex<Vec<Done>>>,
-    threads: usize,
+    pub(crate) results: Vec<Mutex<Vec<Done>>>,
+    pub(crate) threads: usize,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding these locks leaves plain data behind.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -90,7 +88,7 @@ impl Calls {
         self.ready.notify_all();
     }
 
-    fn next_job(&self) -> Option<Job> {
+    pub(crate) fn next_job(&self) -> Option<Job> {
         let mut q = lock(&self.queue);
         loop {
             if let Some(job) = q.jobs.pop_front() {
@@ -100,54 +98,6 @@ impl Calls {
                 return None;
             }
             q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-}
-
-/// Starts the pool threads of `shared.calls`.
-pub(crate) fn spawn(
-    shared: &Arc<Shared>,
-    handler: &Arc<dyn Handler>,
-) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let Some(calls) = &shared.calls else {
-        return Ok(Vec::new());
-    };
-    let mut threads = Vec::with_capacity(calls.threads);
-    for i in 0..calls.threads {
-        let shared = shared.clone();
-        let handler = handler.clone();
-        let t = std::thread::Builder::new()
-            .name(format!("http-demo-call-{i}"))
-            .spawn(move || run(&shared, &*handler));
-        match t {
-            Ok(t) => threads.push(t),
-            Err(e) => {
-                calls.close();
-                for t in threads {
-                    let _ = t.join();
-                }
-                return Err(e);
-            }
-        }
-    }
-    Ok(threads)
-}
-
-fn run(shared: &Shared, handler: &dyn Handler) {
-    let Some(calls) = &shared.calls else {
-        return;
-    };
-    while let Some(job) = calls.next_job() {
-        let result = crate::conn::call(handler, job.n);
-        if let Some(r) = calls.results.get(job.worker) {
-            lock(r).push(Done {
-                idx: job.idx,
-                gen: job.gen,
-                result,
-            });
-            if let Some(fd) = shared.wakers.get(job.worker) {
-                let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
-            }
         }
     }
 }

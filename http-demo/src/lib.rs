@@ -23,11 +23,14 @@
 mod calls;
 pub mod config;
 pub mod conn;
+mod error;
 pub mod ffi;
 pub mod handler;
 pub mod parse;
+mod pool;
 pub mod response;
 pub mod server;
+mod shared;
 pub mod signals;
 mod worker;
 

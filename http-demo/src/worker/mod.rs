@@ -46,8 +46,9 @@ use ring_core::{IoUring, SubmitError};
 use crate::calls::Done;
 use crate::config::Config;
 use crate::conn::Limits;
+use crate::error::ServerError;
 use crate::handler::Handler;
-use crate::server::{ServerError, Shared};
+use crate::shared::Shared;
 
 use ops::{Armed, Kind, Op, Ops, Owner};
 use slots::Slots;
