@@ -21,14 +21,17 @@ impl Worker<'_> {
         let mut done = std::mem::take(&mut self.done);
         self.ops.reap(&mut done);
         let now = self.now();
-        for (c, owner) in done.drain(..) {
-            self.handle(c, owner, now);
+        for c in done.drain(..) {
+            self.handle(c, now);
         }
         self.done = done;
         self.flush_dirty(now);
     }
 
-    fn handle(&mut self, mut c: Completion<Op>, owner: Owner, now: u64) {
+    /// Hands a completion to the handler of its kind; the completion
+    /// carries its owner as its tag.
+    fn handle(&mut self, mut c: Completion<Op, Owner>, now: u64) {
+        let owner = *c.tag();
         match owner.kind {
             Kind::Accept => self.on_accept(c, now),
             Kind::Tick => self.on_tick(now),
@@ -73,7 +76,7 @@ impl Worker<'_> {
         }
     }
 
-    fn on_accept(&mut self, mut c: Completion<Op>, now: u64) {
+    fn on_accept(&mut self, mut c: Completion<Op, Owner>, now: u64) {
         if c.is_final() {
             self.accept = Armed::Idle;
         }
@@ -144,7 +147,7 @@ impl Worker<'_> {
         }
     }
 
-    fn on_recv(&mut self, owner: Owner, mut c: Completion<Op>, now: u64) {
+    fn on_recv(&mut self, owner: Owner, mut c: Completion<Op, Owner>, now: u64) {
         let (limits, handler) = (self.limits, self.handler);
         let Some(slot) = self.slots.live(owner) else {
             return;
@@ -167,7 +170,7 @@ impl Worker<'_> {
         self.slots.mark(owner.idx);
     }
 
-    fn on_send(&mut self, owner: Owner, mut c: Completion<Op>) {
+    fn on_send(&mut self, owner: Owner, mut c: Completion<Op, Owner>) {
         let Some(slot) = self.slots.live(owner) else {
             return;
         };

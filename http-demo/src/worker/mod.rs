@@ -15,12 +15,20 @@
 //! with operations in flight, the ring's drop cancels and reaps them (or
 //! leaks them past its timeout).
 //!
+//! Each operation is pushed with its `Owner` (kind, connection slot,
+//! generation) as the ring's per-operation tag, and every completion carries
+//! that tag back, so a completion says by itself what it is for. The worker
+//! once kept its own table from token slot to owner and had to read it while
+//! reaping, before a push of the same turn could reuse a slot that a final
+//! completion had freed; with the owner in the completion that ordering no
+//! longer matters.
+//!
 //! The files, one job each:
 //!
 //! | file | job |
 //! |------|-----|
 //! | `mod.rs` | the worker's state, its setup and the loop |
-//! | `ops.rs` | the operation registry: `Op`, owners, cancellable states, the backlog |
+//! | `ops.rs` | the operation registry: `Op`, the `Owner` each is tagged with, cancellable states, the backlog |
 //! | `slots.rs` | the connection slab: a slot's `Phase`, generations, the dirty list |
 //! | `dispatch.rs` | completion handlers: accept, receive, send, wake-up (and handler results) |
 //! | `driver.rs` | moves one connection forward by asking its `Conn` what next |
@@ -66,9 +74,9 @@ pub(crate) struct Worker<'a> {
     handler: &'a dyn Handler,
     limits: Limits,
     config: &'a Config,
-    /// Completions of the current turn with their owners, handled after
-    /// the queue is released.
-    done: Vec<(Completion<Op>, Owner)>,
+    /// Completions of the current turn (each tagged with its owner),
+    /// handled after the completion queue is released.
+    done: Vec<Completion<Op, Owner>>,
     accept: Armed,
     accept_resume_at: Option<u64>,
     accept_err_logged_at: Option<u64>,
@@ -118,7 +126,7 @@ impl<'a> Worker<'a> {
             BufRing::builder(BGID, config.recv_buffers, config.recv_buffer_size).build(&raw)?,
         );
         Ok(Worker {
-            ops: Ops::new(Ring::<Op>::from_ring(raw)),
+            ops: Ops::new(Ring::<Op, Owner>::from_ring(raw)),
             slots: Slots::default(),
             bufs,
             listener: Some(SharedFd::new(listener)),

@@ -3,16 +3,17 @@
 //! ([`Armed`]), and the backlog of operations that did not fit the
 //! submission queue.
 //!
-//! Multishot completions do not carry their operation, so each push records
-//! in `owners` (indexed by the token's slot) what the operation is for: its
-//! kind and, for connection operations, the connection's index and
-//! generation. A completion's owner is read when it is reaped, before any
-//! push of that turn can reuse the slot.
+//! Each operation is pushed with its [`Owner`] as the ring's per-operation
+//! tag: its kind and, for connection operations, the connection's index and
+//! generation. The ring hands that tag back with every completion of the
+//! operation (multishot ones included), so the worker keeps no table of its
+//! own from token to owner (see the worker's module docs for the hazard
+//! such a table had).
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use ring_core::owned::{self, Completion, PushError, Ring, Token};
+use ring_core::owned::{self, Completion, Ring, Token};
 use ring_core::SubmitError;
 
 ring_core::operations! {
@@ -30,8 +31,10 @@ ring_core::operations! {
 }
 
 /// What an operation in flight is for: a kind and, for connection
-/// operations, the connection slot and its generation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// operations, the connection slot and its generation. It is the ring's tag
+/// for the operation; the default (a worker's `Cancel`, whose completion is
+/// ignored) is what a completion of no operation carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Owner {
     pub(super) kind: Kind,
     pub(super) idx: u32,
@@ -39,12 +42,13 @@ pub(super) struct Owner {
 }
 
 /// The kinds of operation, one per completion handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) enum Kind {
     Accept,
     Recv,
     Send,
     Close,
+    #[default]
     Cancel,
     Tick,
     Wake,
@@ -87,20 +91,18 @@ impl Armed {
     }
 }
 
-/// The ring, the owner of each operation in flight, and the backlog.
+/// The ring (each operation in flight tagged with its owner) and the
+/// backlog.
 pub(super) struct Ops {
-    ring: Ring<Op>,
-    /// By token slot: what each operation in flight is for.
-    owners: Vec<Owner>,
+    ring: Ring<Op, Owner>,
     /// Operations that did not fit the submission queue, in order.
     backlog: VecDeque<(Op, Owner)>,
 }
 
 impl Ops {
-    pub(super) fn new(ring: Ring<Op>) -> Self {
+    pub(super) fn new(ring: Ring<Op, Owner>) -> Self {
         Ops {
             ring,
-            owners: Vec::new(),
             backlog: VecDeque::new(),
         }
     }
@@ -122,16 +124,12 @@ impl Ops {
         }
     }
 
-    /// Pushes an operation and records its owner, or hands it back if the
+    /// Pushes an operation tagged with its owner, or hands it back if the
     /// SQ stays full.
     fn try_push(&mut self, op: Op, owner: Owner) -> Result<Token, Op> {
-        let token = self.ring.push(op).map_err(PushError::into_inner)?;
-        let i = token.slot();
-        if i >= self.owners.len() {
-            self.owners.resize(i + 1, Owner::worker(Kind::Cancel));
-        }
-        self.owners[i] = owner;
-        Ok(token)
+        self.ring
+            .push_tagged(op, owner)
+            .map_err(|e| e.into_inner().0)
     }
 
     /// Pushes what the backlog holds, in order, until the queue is full;
@@ -169,16 +167,10 @@ impl Ops {
         }
     }
 
-    /// Moves the ready completions, each with its owner, into `done`.
-    /// Owners are looked up now, before handling pushes anything: a final
-    /// completion frees its token's slot, and a push while handling an
-    /// earlier completion may reuse it.
-    pub(super) fn reap(&mut self, done: &mut Vec<(Completion<Op>, Owner)>) {
-        let owners = &self.owners;
-        done.extend(self.ring.completions().map(|c| {
-            let owner = owners.get(c.token().slot()).copied();
-            (c, owner.unwrap_or(Owner::worker(Kind::Cancel)))
-        }));
+    /// Moves the ready completions into `done`; each carries its owner
+    /// ([`Completion::tag`]).
+    pub(super) fn reap(&mut self, done: &mut Vec<Completion<Op, Owner>>) {
+        done.extend(self.ring.completions());
     }
 
     pub(super) fn submit_and_wait(&mut self, want: usize) -> Result<usize, SubmitError> {
