@@ -169,11 +169,7 @@ impl BufRing {
         let buf_total = usize::from(b.entries)
             .checked_mul(b.buf_len as usize)
             .ok_or(Error::InvalidArgument("buffer ring too large"))?;
-        let fd =
-            rustix::io::fcntl_dupfd_cloexec(ring.as_fd(), 0).map_err(|errno| Error::Register {
-                op: "F_DUPFD_CLOEXEC of the ring fd",
-                errno,
-            })?;
+        let fd = ring.dup_fd()?;
         let buf_mem = Mmap::anonymous(buf_total).map_err(|errno| Error::Map {
             region: Region::BufRing,
             errno,

@@ -267,6 +267,16 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
     pub fn enable(&self) -> Result<(), Error> {
         self.submitter().register_enable_rings()
     }
+
+    /// A duplicate of the ring fd (`F_DUPFD_CLOEXEC`), for resources that
+    /// must reach the ring after it is dropped (to unregister) and that
+    /// keep its kernel object alive meanwhile.
+    pub(crate) fn dup_fd(&self) -> Result<OwnedFd, Error> {
+        rustix::io::fcntl_dupfd_cloexec(self.fd.as_fd(), 0).map_err(|errno| Error::Register {
+            op: "F_DUPFD_CLOEXEC of the ring fd",
+            errno,
+        })
+    }
 }
 
 impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> AsFd for IoUring<S, C> {

@@ -164,13 +164,7 @@ impl Files {
                 "a file table needs at least one slot",
             ));
         }
-        let ring_fd = ring
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| Error::Register {
-                op: "F_DUPFD_CLOEXEC of the ring fd",
-                errno: rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::BADF),
-            })?;
+        let ring_fd = ring.dup_fd()?;
         ring.submitter().register_files_sparse(slots)?;
         Ok(Files(Arc::new(Table {
             ring_fd,

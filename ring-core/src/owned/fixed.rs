@@ -52,11 +52,7 @@ impl FixedBufs {
                 "fixed buffers need a count and a size",
             ));
         }
-        let ring_fd =
-            rustix::io::fcntl_dupfd_cloexec(ring.as_fd(), 0).map_err(|errno| Error::Register {
-                op: "F_DUPFD_CLOEXEC of the ring fd",
-                errno,
-            })?;
+        let ring_fd = ring.dup_fd()?;
         let bufs: Vec<Box<[u8]>> = (0..count)
             .map(|_| vec![0u8; size].into_boxed_slice())
             .collect();

@@ -22,7 +22,7 @@
 //!   hands out again. Neither can be made sound without the target's
 //!   table taking part, so descriptor passing is left to the raw tier.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use super::completion::Completion;
@@ -75,12 +75,7 @@ impl RingHandle {
     /// the ring's kernel object alive: messages sent after the `Ring` is
     /// dropped complete normally and are never read.
     pub fn of<S: Store>(ring: &Ring<S>) -> Result<Self, Error> {
-        let fd = rustix::io::fcntl_dupfd_cloexec(ring.raw().as_fd(), 0).map_err(|errno| {
-            Error::Register {
-                op: "F_DUPFD_CLOEXEC of the ring fd",
-                errno,
-            }
-        })?;
+        let fd = ring.raw().dup_fd()?;
         Ok(RingHandle {
             fd: Arc::new(fd),
             id: ring.id(),
