@@ -63,49 +63,61 @@ impl std::fmt::Debug for Pieces {
     }
 }
 
-/// Reads into several ranges of one registered buffer, filling each before
-/// the next (`IORING_OP_READV_FIXED`).
-#[derive(Debug)]
-pub struct ReadvFixed {
-    target: Target,
-    pieces: Pieces,
-    offset: u64,
+/// Declares a fixed vectored operation: the struct (the file, the lent
+/// buffer with its iovecs, the offset), `new` (which checks the ranges),
+/// `at`, and the getters. The two differ only in name, docs and opcode;
+/// each `Operation` impl is written out below its declaration.
+macro_rules! fixed_vec_op {
+    ($(#[$doc:meta])* $name:ident, $new_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            target: Target,
+            pieces: Pieces,
+            offset: u64,
+        }
+
+        impl $name {
+            #[doc = $new_doc]
+            pub fn new(
+                fd: impl Into<Target>,
+                buf: FixedBuf,
+                ranges: &[Range<usize>],
+            ) -> Result<Self, Error> {
+                Ok($name {
+                    target: fd.into(),
+                    pieces: Pieces::new(buf, ranges)?,
+                    offset: 0,
+                })
+            }
+            /// Sets the file offset (default 0; `u64::MAX`: the current
+            /// position, advanced by the operation).
+            pub fn at(mut self, offset: u64) -> Self {
+                self.offset = offset;
+                self
+            }
+            /// The file offset.
+            pub fn offset(&self) -> u64 {
+                self.offset
+            }
+            /// The file it acts on.
+            pub fn target(&self) -> &Target {
+                &self.target
+            }
+            /// The buffer back.
+            pub fn into_buf(self) -> FixedBuf {
+                self.pieces.buf
+            }
+        }
+    };
 }
 
-impl ReadvFixed {
-    /// Reads from `fd` into `ranges` of `buf`, in order. A range that does
-    /// not lie within the buffer's length is refused
-    /// (`Error::InvalidArgument`).
-    pub fn new(
-        fd: impl Into<Target>,
-        buf: FixedBuf,
-        ranges: &[Range<usize>],
-    ) -> Result<Self, Error> {
-        Ok(ReadvFixed {
-            target: fd.into(),
-            pieces: Pieces::new(buf, ranges)?,
-            offset: 0,
-        })
-    }
-    /// Sets the file offset (default 0; `u64::MAX`: the current
-    /// position, advanced by the operation).
-    pub fn at(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The file offset.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-    /// The file it acts on.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> FixedBuf {
-        self.pieces.buf
-    }
-}
+fixed_vec_op!(
+    /// Reads into several ranges of one registered buffer, filling each
+    /// before the next (`IORING_OP_READV_FIXED`).
+    ReadvFixed,
+    "Reads from `fd` into `ranges` of `buf`, in order. A range that does not lie within the buffer's length is refused (`Error::InvalidArgument`)."
+);
 
 // SAFETY: the entry points to the boxed iovec array, whose entries lie
 // inside the lent registered buffer the operation holds exclusively (checked
@@ -128,48 +140,12 @@ unsafe impl Operation for ReadvFixed {
     }
 }
 
-/// Writes several ranges of one registered buffer, one after the other
-/// (`IORING_OP_WRITEV_FIXED`).
-#[derive(Debug)]
-pub struct WritevFixed {
-    target: Target,
-    pieces: Pieces,
-    offset: u64,
-}
-
-impl WritevFixed {
-    /// Writes `ranges` of `buf` to `fd`, in order. A range that does not
-    /// lie within the buffer's length is refused (`Error::InvalidArgument`).
-    pub fn new(
-        fd: impl Into<Target>,
-        buf: FixedBuf,
-        ranges: &[Range<usize>],
-    ) -> Result<Self, Error> {
-        Ok(WritevFixed {
-            target: fd.into(),
-            pieces: Pieces::new(buf, ranges)?,
-            offset: 0,
-        })
-    }
-    /// Sets the file offset (default 0; `u64::MAX`: the current
-    /// position, advanced by the operation).
-    pub fn at(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-    /// The file offset.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-    /// The file it acts on.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-    /// The buffer back.
-    pub fn into_buf(self) -> FixedBuf {
-        self.pieces.buf
-    }
-}
+fixed_vec_op!(
+    /// Writes several ranges of one registered buffer, one after the other
+    /// (`IORING_OP_WRITEV_FIXED`).
+    WritevFixed,
+    "Writes `ranges` of `buf` to `fd`, in order. A range that does not lie within the buffer's length is refused (`Error::InvalidArgument`)."
+);
 
 // SAFETY: as for ReadvFixed; the kernel only reads the ranges.
 unsafe impl Operation for WritevFixed {
