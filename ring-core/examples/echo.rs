@@ -4,13 +4,14 @@
 //! `cargo run --release -p ring-core --example echo -- 127.0.0.1:7878`
 
 use std::io;
+use std::net::{TcpListener, TcpStream};
 
-use ring_core::owned::SharedFd;
+use ring_core::owned::{IoBuf, SharedFd};
 use ring_core::rt::{Driver, Runtime};
 
 fn main() -> io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:7878".into());
-    let listener = std::net::TcpListener::bind(addr)?;
+    let listener = TcpListener::bind(addr)?;
     println!("echo listening on {}", listener.local_addr()?);
     let rt = Runtime::new(256)?;
     let handle = rt.handle();
@@ -18,7 +19,10 @@ fn main() -> io::Result<()> {
         let listener = SharedFd::new(listener);
         let mut accepts = handle.driver().accept_multi(&listener);
         while let Some(conn) = accepts.next().await {
-            let conn = SharedFd::new(conn?);
+            let conn = TcpStream::from(conn?);
+            // Small replies go out at once, not after the peer's next ACK.
+            conn.set_nodelay(true)?;
+            let conn = SharedFd::new(conn);
             let driver = handle.driver().clone();
             drop(handle.spawn_local(async move {
                 if let Err(e) = echo(&driver, &conn).await {
@@ -30,22 +34,25 @@ fn main() -> io::Result<()> {
     })
 }
 
-/// Sends back whatever arrives until the peer closes.
+/// Sends back whatever arrives until the peer closes: one buffer, received
+/// into and sent back from (the rest of it after a short send).
 async fn echo(driver: &Driver, conn: &SharedFd) -> io::Result<()> {
     let mut buf = vec![0u8; 4096];
     loop {
-        let (n, mut b) = driver.recv(conn, buf).await;
+        let (n, b) = driver.recv(conn, buf).await;
+        buf = b;
         let n = n?;
         if n == 0 {
             return Ok(());
         }
-        b.truncate(n);
-        while !b.is_empty() {
-            let (sent, rest) = driver.send(conn, b).await;
-            b = rest;
-            b.drain(..sent?);
+        let mut done = 0;
+        while done < n {
+            let (sent, b) = driver.send(conn, buf.slice(done..n)).await;
+            buf = b;
+            match sent? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                k => done += k,
+            }
         }
-        b.resize(4096, 0);
-        buf = b;
     }
 }

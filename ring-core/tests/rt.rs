@@ -126,6 +126,33 @@ fn tcp_accept_recv_send() {
     assert_eq!(&client.join().unwrap(), b"ping");
 }
 
+/// Receives and sends take a slice of a buffer: the receive fills only its
+/// range, the send sends only its range, and both give the whole buffer
+/// back (an echo loop reuses one buffer without resizing it).
+#[test]
+fn recv_and_send_take_a_slice_and_give_the_whole_buffer_back() {
+    use ring_core::owned::IoBuf;
+    let (mut c, s) = common::connected_pair();
+    let s = SharedFd::new(s);
+    let rt = Runtime::new(8).unwrap();
+    let d = rt.driver().clone();
+    c.write_all(b"ping").unwrap();
+    let buf = rt.block_on(async move {
+        let (n, buf) = d.recv(&s, vec![b'.'; 16].slice(4..)).await;
+        assert_eq!(n.unwrap(), 4);
+        assert_eq!(buf.len(), 16);
+        assert_eq!(&buf[..8], b"....ping");
+        let (sent, buf) = d.send(&s, buf.slice(4..6)).await;
+        assert_eq!(sent.unwrap(), 2);
+        buf
+    });
+    drop(rt);
+    assert_eq!(buf.len(), 16);
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"pi");
+}
+
 /// An accept whose future was dropped after its push, on a listener with a
 /// connection waiting: the accept completes after the drop with a new
 /// descriptor, which the driver closes (the client sees end of file).

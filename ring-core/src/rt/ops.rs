@@ -1,6 +1,7 @@
 //! Helpers that await the common operations and give plain results:
 //! `(io::Result<usize>, buffer)` for transfers (the buffer always comes
-//! back), owned descriptors for accepts and opens.
+//! back, whole, also when a [`Slice`] of it was given), owned descriptors
+//! for accepts and opens.
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -13,7 +14,7 @@ use super::submit::{Outcome, Submit};
 use crate::buf_ring::BufRing;
 use crate::owned::{
     op::Accept, op::Close, op::Connect, op::Nop, op::Open, op::Read, op::Recv, op::RecvMulti,
-    op::Send, op::Timeout, op::Write, Completion, IoBuf, OwnedBuf, Target,
+    op::Send, op::Timeout, op::Write, Completion, IoBuf, OwnedBuf, Slice, Target,
 };
 use crate::Errno;
 
@@ -52,12 +53,13 @@ impl Driver {
         self.submit_map(Nop, unit)
     }
 
-    /// Reads into `buf` from `fd` at `offset` (`u64::MAX`: the current
-    /// position); the buffer comes back with the byte count.
+    /// Reads into `buf` (a buffer, or a [`Slice`] of one) from `fd` at
+    /// `offset` (`u64::MAX`: the current position); the whole buffer comes
+    /// back with the byte count.
     pub fn read_at<B: IoBuf>(
         &self,
         fd: impl Into<Target>,
-        buf: B,
+        buf: impl Into<Slice<B>>,
         offset: u64,
     ) -> Submit<Read<B>, (io::Result<usize>, B)> {
         self.submit_map(Read::new(fd, buf).at(offset), |o| {
@@ -70,16 +72,18 @@ impl Driver {
     pub fn read<B: IoBuf>(
         &self,
         fd: impl Into<Target>,
-        buf: B,
+        buf: impl Into<Slice<B>>,
     ) -> Submit<Read<B>, (io::Result<usize>, B)> {
         self.read_at(fd, buf, u64::MAX)
     }
 
-    /// Writes `buf` to `fd` at `offset` (`u64::MAX`: the current position).
+    /// Writes `buf` (a buffer, or a [`Slice`] of one: `buf.slice(..n)`
+    /// writes its first `n` bytes) to `fd` at `offset` (`u64::MAX`: the
+    /// current position); the whole buffer comes back.
     pub fn write_at<B: IoBuf>(
         &self,
         fd: impl Into<Target>,
-        buf: B,
+        buf: impl Into<Slice<B>>,
         offset: u64,
     ) -> Submit<Write<B>, (io::Result<usize>, B)> {
         self.submit_map(Write::new(fd, buf).at(offset), |o| {
@@ -91,25 +95,28 @@ impl Driver {
     pub fn write<B: IoBuf>(
         &self,
         fd: impl Into<Target>,
-        buf: B,
+        buf: impl Into<Slice<B>>,
     ) -> Submit<Write<B>, (io::Result<usize>, B)> {
         self.write_at(fd, buf, u64::MAX)
     }
 
-    /// Receives into `buf` from socket `fd`.
+    /// Receives into `buf` (a buffer, or a [`Slice`] of one) from socket
+    /// `fd`; the whole buffer comes back with the byte count.
     pub fn recv<B: IoBuf>(
         &self,
         fd: impl Into<Target>,
-        buf: B,
+        buf: impl Into<Slice<B>>,
     ) -> Submit<Recv<B>, (io::Result<usize>, B)> {
         self.submit_map(Recv::new(fd, buf), |o| transfer(o, Recv::into_buf))
     }
 
-    /// Sends `buf` on socket `fd`.
+    /// Sends `buf` (a buffer, or a [`Slice`] of one: `buf.slice(..n)`
+    /// sends its first `n` bytes) on socket `fd`; the whole buffer comes
+    /// back with the count sent.
     pub fn send<B: IoBuf>(
         &self,
         fd: impl Into<Target>,
-        buf: B,
+        buf: impl Into<Slice<B>>,
     ) -> Submit<Send<B>, (io::Result<usize>, B)> {
         self.submit_map(Send::new(fd, buf), |o| transfer(o, Send::into_buf))
     }
