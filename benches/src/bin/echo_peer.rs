@@ -1,22 +1,41 @@
 //! One echo server of the echo benchmark: `echo_peer <impl> <addr>`, impls
 //! `ring-core` (ring_core::rt's futures on its built-in runtime, the same
-//! program as ring-core's `echo` example) and `tokio` (current-thread
-//! runtime, epoll). Each runs on one thread, one task per connection,
-//! 4 KiB buffers, until killed. It prints `ready <addr>` once listening.
+//! program as ring-core's `echo` example), `ring-core-multishot` (the same
+//! runtime with one multishot receive per connection into a shared buffer
+//! ring) and `tokio` (current-thread runtime, epoll). Each runs on one
+//! thread, one task per connection, sets TCP_NODELAY on each connection,
+//! reads into a 4 KiB buffer and writes the bytes back from it, until
+//! killed. It prints `ready <addr>` once listening.
+//!
+//! The tokio-uring and monoio servers are in `benches/async-peers` (their
+//! own workspace, so that `cargo test --workspace` does not build them).
 
 use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::rc::Rc;
+
+use ring_core::buf_ring::BufRing;
+use ring_core::owned::{IoBuf, SharedFd};
+use ring_core::rt::{Driver, Runtime};
+
+/// Each connection's buffer (and each buffer of the multishot server's
+/// buffer ring).
+const BUF: usize = 4096;
+/// Submission queue entries of the ring.
+const ENTRIES: u32 = 256;
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(imp), Some(addr)) = (args.first(), args.get(1)) else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "usage: echo_peer <ring-core|tokio> <addr>",
+            "usage: echo_peer <ring-core|ring-core-multishot|tokio> <addr>",
         ));
     };
     match imp.as_str() {
-        "ring-core" => ring_core_echo(addr),
-        "tokio" => tokio_echo(addr),
+        "ring-core" => ring_core_serve(addr, false),
+        "ring-core-multishot" => ring_core_serve(addr, true),
+        "tokio" => tokio_serve(addr),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown impl {other}"),
@@ -24,48 +43,100 @@ fn main() -> io::Result<()> {
     }
 }
 
-fn ring_core_echo(addr: &str) -> io::Result<()> {
-    use ring_core::owned::SharedFd;
-    use ring_core::rt::{Driver, Runtime};
-
-    async fn echo(driver: &Driver, conn: &SharedFd) -> io::Result<()> {
-        let mut buf = vec![0u8; 4096];
-        loop {
-            let (n, mut b) = driver.recv(conn, buf).await;
-            let n = n?;
-            if n == 0 {
-                return Ok(());
-            }
-            b.truncate(n);
-            while !b.is_empty() {
-                let (sent, rest) = driver.send(conn, b).await;
-                b = rest;
-                b.drain(..sent?);
-            }
-            b.resize(4096, 0);
-            buf = b;
-        }
-    }
-
-    let listener = std::net::TcpListener::bind(addr)?;
+fn ring_core_serve(addr: &str, multishot: bool) -> io::Result<()> {
+    let listener = TcpListener::bind(addr)?;
     println!("ready {}", listener.local_addr()?);
-    let rt = Runtime::new(256)?;
+    let rt = Runtime::new(ENTRIES)?;
     let handle = rt.handle();
+    // 128 buffers: twice the benchmark's connections, each of which has
+    // one message in flight.
+    let bufs = match multishot {
+        true => {
+            Some(Rc::new(rt.driver().with_raw(|r| {
+                BufRing::builder(0, 128, BUF as u32).build(r)
+            })?))
+        }
+        false => None,
+    };
     rt.block_on(async move {
         let listener = SharedFd::new(listener);
         let mut accepts = handle.driver().accept_multi(&listener);
         while let Some(conn) = accepts.next().await {
-            let conn = SharedFd::new(conn?);
+            let conn = TcpStream::from(conn?);
+            conn.set_nodelay(true)?;
+            let conn = SharedFd::new(conn);
             let driver = handle.driver().clone();
+            let bufs = bufs.clone();
             drop(handle.spawn_local(async move {
-                let _ = echo(&driver, &conn).await;
+                let _ = match bufs {
+                    Some(bufs) => echo_multishot(&driver, &conn, bufs).await,
+                    None => echo(&driver, &conn).await,
+                };
             }));
         }
         Ok(())
     })
 }
 
-fn tokio_echo(addr: &str) -> io::Result<()> {
+/// ring-core's `echo` example: one buffer, received into and sent back
+/// from (the rest of it after a short send).
+async fn echo(driver: &Driver, conn: &SharedFd) -> io::Result<()> {
+    let mut buf = vec![0u8; BUF];
+    loop {
+        let (n, b) = driver.recv(conn, buf).await;
+        buf = b;
+        let n = n?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut done = 0;
+        while done < n {
+            let (sent, b) = driver.send(conn, buf.slice(done..n)).await;
+            buf = b;
+            match sent? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                k => done += k,
+            }
+        }
+    }
+}
+
+/// One multishot receive per connection into the shared buffer ring: each
+/// chunk is copied into the connection's send buffer (so the ring's buffer
+/// goes back at once) and sent back from it. A receive the kernel ends
+/// without end of file (out of buffers, or its own limit) is started again.
+async fn echo_multishot(driver: &Driver, conn: &SharedFd, bufs: Rc<BufRing>) -> io::Result<()> {
+    let mut out = Vec::with_capacity(BUF);
+    loop {
+        let mut recvs = driver.recv_multi(conn, bufs.clone());
+        while let Some(item) = recvs.next().await {
+            let chunk = match item {
+                Ok(Some(chunk)) => chunk,
+                // End of file.
+                Ok(None) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(ring_core::Errno::NOBUFS.raw_os_error()) => {
+                    continue
+                }
+                Err(e) => return Err(e),
+            };
+            out.clear();
+            out.extend_from_slice(&chunk);
+            drop(chunk);
+            let n = out.len();
+            let mut done = 0;
+            while done < n {
+                let (sent, b) = driver.send(conn, out.slice(done..n)).await;
+                out = b;
+                match sent? {
+                    0 => return Err(io::ErrorKind::WriteZero.into()),
+                    k => done += k,
+                }
+            }
+        }
+    }
+}
+
+fn tokio_serve(addr: &str) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;
@@ -74,33 +145,23 @@ fn tokio_echo(addr: &str) -> io::Result<()> {
         println!("ready {}", listener.local_addr()?);
         loop {
             let (conn, _) = listener.accept().await?;
+            conn.set_nodelay(true)?;
             tokio::spawn(async move {
-                let _ = tokio_conn(conn).await;
+                let _ = tokio_echo(conn).await;
             });
         }
     })
 }
 
-/// One tokio connection: readiness, then non-blocking reads and writes (the
-/// same as `AsyncReadExt::read` / `write_all` without the `io-util` feature).
-async fn tokio_conn(conn: tokio::net::TcpStream) -> io::Result<()> {
-    let mut buf = vec![0u8; 4096];
+/// The same loop on tokio: one buffer, read into and written back from.
+async fn tokio_echo(mut conn: tokio::net::TcpStream) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; BUF];
     loop {
-        conn.readable().await?;
-        let n = match conn.try_read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-        };
-        let mut done = 0;
-        while done < n {
-            conn.writable().await?;
-            match conn.try_write(&buf[done..n]) {
-                Ok(w) => done += w,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
         }
+        conn.write_all(&buf[..n]).await?;
     }
 }
