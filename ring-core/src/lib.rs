@@ -96,7 +96,7 @@ pub use error::{Error, Region};
 pub use ring_id::RingId;
 pub use rustix::io::Errno;
 pub use setup::{Builder, Features, Params, SetupFlags};
-pub use submit::{SubmitError, Submitter};
+pub use submit::{Spun, SubmitError, Submitter};
 
 // The crate README's examples run as doctests, so that it cannot rot.
 #[cfg(doctest)]

@@ -46,6 +46,16 @@ pub enum SubmitError {
     Os(Errno),
 }
 
+/// What [`Submitter::submit_and_spin`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spun {
+    /// Entries submitted.
+    pub submitted: usize,
+    /// The spin ran out and the call waited in the kernel (it may have
+    /// slept).
+    pub waited: bool,
+}
+
 impl From<Errno> for SubmitError {
     #[inline]
     fn from(errno: Errno) -> Self {
@@ -226,6 +236,62 @@ impl<'a> Submitter<'a> {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Submits every published entry, then polls for `want` completions for
+    /// up to `spin` before waiting in the kernel as
+    /// [`submit_and_wait`](Self::submit_and_wait) does. Returns how many
+    /// entries were submitted and whether the spin ran out.
+    ///
+    /// While it polls it makes no syscall: it reads the CQ tail, and the SQ
+    /// ring's `TASKRUN`/`CQ_OVERFLOW` flags, and enters (without waiting)
+    /// only when one of those flags says completions are waiting to be
+    /// posted. A ring with `defer_taskrun` should have `taskrun_flag` too:
+    /// without the flag its completions are posted only by an enter, and
+    /// polling sees nothing until `spin` runs out.
+    ///
+    /// This trades CPU time for fewer sleeps: a thread that would sleep and
+    /// be woken within `spin` stays on its core instead, and whoever posts
+    /// its completion (another core's network receive path, say) does not
+    /// have to wake it. A zero `spin` is `submit_and_wait` (and reports the
+    /// spin as run out). Tests: `spinning_wait_*` in `tests/ring.rs`.
+    pub fn submit_and_spin(&self, want: usize, spin: Duration) -> Result<Spun, SubmitError> {
+        let cap = self.cap_want(want);
+        if spin.is_zero() || cap == 0 {
+            let submitted = self.submit_and_wait(want)?;
+            return Ok(Spun {
+                submitted,
+                waited: cap > 0,
+            });
+        }
+        let mut submitted = self.submit()?;
+        let deadline = Instant::now().checked_add(spin);
+        let mut polls = 0u32;
+        loop {
+            if self.cq.ready() >= cap {
+                return Ok(Spun {
+                    submitted,
+                    waited: false,
+                });
+            }
+            if self.cq_needs_enter() {
+                // Deferred task work or an overflow: a non-waiting enter
+                // with GETEVENTS (which `plan` adds) posts the completions.
+                submitted += self.submit()?;
+                continue;
+            }
+            core::hint::spin_loop();
+            polls = polls.wrapping_add(1);
+            // Reading the clock costs more than a poll: look every 32.
+            if polls % 32 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        submitted += self.submit_and_wait(want)?;
+        Ok(Spun {
+            submitted,
+            waited: true,
+        })
     }
 
     /// Waits for at least `want` completions without submitting anything.

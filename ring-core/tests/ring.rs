@@ -633,3 +633,103 @@ fn probe_reads_opcodes_as_integers() {
     );
     assert!(!probe.is_supported(255));
 }
+
+/// This thread's voluntary context switches: the times it slept.
+fn sleeps_of_this_thread() -> u64 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("voluntary_ctxt_switches in /proc/thread-self/status")
+}
+
+/// Arms a read of one byte from `r` and submits it; a thread writes that
+/// byte after `delay`. Returns the writer and the buffer the read fills.
+fn arm_late_pipe_read(
+    ring: &mut IoUring,
+    r: &std::fs::File,
+    w: std::fs::File,
+    delay: Duration,
+) -> (std::thread::JoinHandle<()>, Box<[u8; 1]>) {
+    let mut buf = Box::new([0u8; 1]);
+    let read = opcode::Read::new(r, buf.as_mut_ptr(), 1)
+        .offset(u64::MAX)
+        .build()
+        .user_data(9);
+    // SAFETY: the box outlives the read: every caller reaps its completion
+    // before dropping it.
+    unsafe { ring.submission().push(&read).unwrap() };
+    ring.submit().unwrap();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        std::io::Write::write_all(&mut &w, b"x").unwrap();
+    });
+    (writer, buf)
+}
+
+/// The spinning wait takes a completion that arrives during its spin with
+/// no sleep of the waiting thread, on a DEFER_TASKRUN ring (where only the
+/// TASKRUN flag says it is there) and on a plain one; the same wait without
+/// a spin sleeps (which shows the count can see a sleep).
+#[test]
+fn spinning_wait_takes_a_completion_without_sleeping() {
+    let deferred = || {
+        IoUring::builder()
+            .single_issuer()
+            .defer_taskrun()
+            .taskrun_flag()
+            .build(4)
+            .unwrap()
+    };
+    let plain = || IoUring::new(4).unwrap();
+    for (name, make) in [
+        ("defer_taskrun", &deferred as &dyn Fn() -> IoUring),
+        ("plain", &plain),
+    ] {
+        for spin in [Duration::ZERO, Duration::from_secs(5)] {
+            let mut ring = make();
+            let (r, w) = common::pipe();
+            let (writer, buf) = arm_late_pipe_read(&mut ring, &r, w, Duration::from_millis(20));
+            let before = sleeps_of_this_thread();
+            let spun = ring.submitter().submit_and_spin(1, spin).unwrap();
+            assert_eq!(spun.waited, spin.is_zero(), "{name}, spin {spin:?}");
+            let slept = sleeps_of_this_thread() - before;
+            let c: Vec<_> = ring.completion().collect();
+            writer.join().unwrap();
+            assert_eq!(c.len(), 1, "{name}, spin {spin:?}");
+            assert_eq!(c[0].result(), Ok(1), "{name}, spin {spin:?}");
+            assert_eq!(buf[0], b'x');
+            if spin.is_zero() {
+                assert!(slept >= 1, "{name}: a plain wait for a late byte sleeps");
+            } else {
+                assert_eq!(slept, 0, "{name}: the spin caught the completion");
+            }
+        }
+    }
+}
+
+/// When nothing arrives within the spin, the spinning wait sleeps in the
+/// kernel like `submit_and_wait`, and still returns with the completion.
+#[test]
+fn spinning_wait_sleeps_once_the_spin_runs_out() {
+    let mut ring = IoUring::builder()
+        .single_issuer()
+        .defer_taskrun()
+        .taskrun_flag()
+        .build(4)
+        .unwrap();
+    let (r, w) = common::pipe();
+    let (writer, _buf) = arm_late_pipe_read(&mut ring, &r, w, Duration::from_millis(100));
+    let before = sleeps_of_this_thread();
+    let start = Instant::now();
+    let spun = ring
+        .submitter()
+        .submit_and_spin(1, Duration::from_millis(2))
+        .unwrap();
+    assert!(spun.waited);
+    assert!(start.elapsed() >= Duration::from_millis(50));
+    assert!(sleeps_of_this_thread() > before);
+    assert_eq!(ring.completion().count(), 1);
+    writer.join().unwrap();
+}

@@ -379,6 +379,17 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
             .submit_and_wait_with(want, timeout, min_wait)
     }
 
+    /// Submits, then polls for `want` completions for up to `spin` before
+    /// waiting in the kernel; see
+    /// [`Submitter::submit_and_spin`](crate::Submitter::submit_and_spin).
+    pub fn submit_and_spin(
+        &mut self,
+        want: usize,
+        spin: Duration,
+    ) -> Result<crate::Spun, SubmitError> {
+        self.ring.submitter().submit_and_spin(want, spin)
+    }
+
     /// Cancels the operation `token` (its completion reports `ECANCELED`).
     pub fn cancel(&mut self, token: Token) -> Result<Token, PushError<AsyncCancel>>
     where
