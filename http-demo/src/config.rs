@@ -18,6 +18,10 @@ pub struct Config {
     pub limits: Limits,
     /// Use an SQPOLL kernel thread per ring.
     pub sqpoll: bool,
+    /// Before a worker sleeps in its ring, how long it polls for a
+    /// completion instead (µs; 0 = sleep at once). Spinning spends CPU time
+    /// to sleep less: a client's request then needs no wake-up.
+    pub spin_us: u32,
     /// SQ entries per ring.
     pub ring_entries: u32,
     /// Receive buffers per thread (a power of two).
@@ -47,6 +51,8 @@ pub struct Config {
 pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
 /// Most receive-buffer memory, all threads together (512 MiB).
 pub const MAX_RECV_MEMORY: u64 = 512 << 20;
+/// Longest spin before a worker sleeps (10 ms).
+pub const MAX_SPIN_US: u32 = 10_000;
 /// Most worker threads.
 pub const MAX_THREADS: usize = 1024;
 
@@ -58,6 +64,7 @@ impl Default for Config {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             limits: Limits::default(),
             sqpoll: false,
+            spin_us: 0,
             ring_entries: 256,
             recv_buffers: 512,
             recv_buffer_size: 4096,
@@ -89,6 +96,9 @@ OPTIONS:
   --max-connections <n>        open connections; past it 503 + close
                                                            [default: 16384]
   --sqpoll                     use an SQPOLL kernel thread per ring
+  --spin-us <us>               poll this long for a completion before a
+                               worker sleeps (CPU for fewer wake-ups)
+                                                           [default: 0]
   --max-header-bytes <n>       request head limit (431)    [default: 8192]
   --max-body-bytes <n>         request body limit (413)    [default: 1048576]
   --header-timeout-ms <ms>     stalled request -> 408      [default: 10000]
@@ -156,6 +166,7 @@ impl Config {
                 "--recv-buffers" => c.recv_buffers = num(&name, value()?)?,
                 "--recv-buffer-size" => c.recv_buffer_size = num(&name, value()?)?,
                 "--ring-entries" => c.ring_entries = num(&name, value()?)?,
+                "--spin-us" => c.spin_us = num(&name, value()?)?,
                 _ => return Err(format!("unknown option {arg:?} (see --help)")),
             }
         }
@@ -208,6 +219,9 @@ impl Config {
                 return Err(format!("{name} must be between 1 and {MAX_TIMEOUT_MS}"));
             }
         }
+        if self.spin_us > MAX_SPIN_US {
+            return Err(format!("--spin-us must be at most {MAX_SPIN_US}"));
+        }
         if self.max_connections == 0 || self.max_connections > 1 << 24 {
             return Err("--max-connections must be between 1 and 16777216".into());
         }
@@ -239,6 +253,11 @@ mod tests {
         assert_eq!((c.port, c.threads, c.sqpoll), (0, 2, true));
         assert_eq!(c.addr.to_string(), "127.0.0.1");
         assert_eq!(c.limits.idle_timeout_ms, 5);
+        assert_eq!(c.spin_us, 0);
+        let Command::Run(c) = parse("--spin-us 20").unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.spin_us, 20);
         assert_eq!(parse("--help").unwrap(), Command::Help);
     }
 
@@ -264,5 +283,8 @@ mod tests {
         assert!(parse("--send-timeout-ms 0").is_err());
         assert!(parse("--idle-timeout-ms 99999999999999").is_err());
         assert!(parse("--max-connections 0").is_err());
+        assert!(parse("--spin-us 10001")
+            .unwrap_err()
+            .contains("--spin-us must be at most"));
     }
 }

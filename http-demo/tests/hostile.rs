@@ -562,10 +562,15 @@ fn second_server_on_a_port_fails_unless_sharing() {
 /// An idle server costs no CPU, with and without SQPOLL, also with an idle
 /// keep-alive connection open: the tick fires only at deadlines (here the
 /// 60 s idle timeout), so nothing wakes the worker, or the SQPOLL thread,
-/// whose idle clock then runs out.
+/// whose idle clock then runs out. With the longest `--spin-us` too: after
+/// long waits the worker stops spinning.
 #[test]
 fn idle_server_uses_no_cpu_with_and_without_sqpoll() {
-    for args in [&["--threads", "1"][..], &["--threads", "1", "--sqpoll"][..]] {
+    for args in [
+        &["--threads", "1"][..],
+        &["--threads", "1", "--sqpoll"][..],
+        &["--threads", "1", "--spin-us", "10000"][..],
+    ] {
         let (mut child, port) = spawn_binary(args, None);
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         assert_eq!(roundtrip(addr, &post("15")).body_str(), "610");

@@ -2,7 +2,8 @@
 //! touches ring-core, and it uses only the safe tier (`ring_core::owned`).
 //!
 //! Each worker has its own ring, its own SO_REUSEPORT listener and its own
-//! provided-buffer ring. Per loop turn: one `submit_and_wait(1)`, then every
+//! provided-buffer ring. Per loop turn: one `submit_and_spin(1, ..)` (a
+//! `submit_and_wait(1)` unless `--spin-us` is set), then every
 //! completion is handled and the connections it touched are moved forward
 //! (send, re-arm, close).
 //!
@@ -34,12 +35,14 @@
 //! | `driver.rs` | moves one connection forward by asking its `Conn` what next |
 //! | `timers.rs` | the tick, armed for the earliest deadline: timeouts, the send timeout, accept back-off |
 //! | `shutdown.rs` | graceful shutdown and its deadline |
+//! | `spin.rs` | how long to poll for a completion before sleeping (`--spin-us`) |
 
 mod dispatch;
 mod driver;
 mod ops;
 mod shutdown;
 mod slots;
+mod spin;
 mod timers;
 
 use std::collections::VecDeque;
@@ -57,6 +60,7 @@ use crate::conn::Limits;
 use crate::error::ServerError;
 use crate::handler::Handler;
 use crate::shared::Shared;
+use spin::SpinPolicy;
 
 use ops::{Armed, Kind, Op, Ops, Owner};
 use slots::Slots;
@@ -162,10 +166,17 @@ impl<'a> Worker<'a> {
     pub(crate) fn run(&mut self) -> Result<(), ServerError> {
         self.arm_accept();
         self.arm_wake(vec![0u8; 8]);
+        let mut spin = SpinPolicy::new(Duration::from_micros(u64::from(self.config.spin_us)));
         loop {
             self.drain_backlog();
-            match self.ops.submit_and_wait(1) {
-                Ok(_) | Err(SubmitError::CompletionQueueFull) => {}
+            let start = spin.enabled().then(Instant::now);
+            match self.ops.submit_and_spin(1, spin.budget()) {
+                Ok(spun) => {
+                    if let Some(start) = start {
+                        spin.after(spun, start);
+                    }
+                }
+                Err(SubmitError::CompletionQueueFull) => {}
                 Err(e) => {
                     // Fatal for this worker: stop cleanly.
                     eprintln!("http-demo: worker stopping: io_uring_enter failed: {e}");

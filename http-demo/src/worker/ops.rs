@@ -173,8 +173,12 @@ impl Ops {
         done.extend(self.ring.completions());
     }
 
-    pub(super) fn submit_and_wait(&mut self, want: usize) -> Result<usize, SubmitError> {
-        self.ring.submit_and_wait(want)
+    pub(super) fn submit_and_spin(
+        &mut self,
+        want: usize,
+        spin: Duration,
+    ) -> Result<ring_core::Spun, SubmitError> {
+        self.ring.submit_and_spin(want, spin)
     }
 
     pub(super) fn submit_and_wait_timeout(
