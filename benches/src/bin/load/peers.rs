@@ -34,6 +34,9 @@ pub fn have(cmd: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The spin of the `http-demo-spin` row (`--spin-us`).
+pub const SPIN_US: u32 = 20;
+
 /// Every server, each serving with `threads` threads (or worker processes)
 /// where it can: http-demo `--threads`, hyper-mt `TOKIO_WORKER_THREADS`,
 /// nginx `worker_processes`. hyper-ct is one thread by construction; the
@@ -66,19 +69,22 @@ pub fn peers(port: u16, threads: u32) -> Vec<Peer> {
         env: vec![],
         setup: None,
     };
+    let http_demo: Vec<String> = vec![
+        s(&release.join("http-demo")),
+        "--addr".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        port.to_string(),
+        "--threads".into(),
+        threads.to_string(),
+    ];
     let mut v = vec![
-        plain(
-            "http-demo",
-            vec![
-                s(&release.join("http-demo")),
-                "--addr".into(),
-                "127.0.0.1".into(),
-                "--port".into(),
-                port.to_string(),
-                "--threads".into(),
-                threads.to_string(),
-            ],
-        ),
+        plain("http-demo", http_demo.clone()),
+        plain("http-demo-spin", {
+            let mut v = http_demo.clone();
+            v.extend(["--spin-us".into(), SPIN_US.to_string()]);
+            v
+        }),
         plain("hyper-ct", hyper("current")),
         Peer {
             env: vec![("TOKIO_WORKER_THREADS".into(), threads.to_string())],

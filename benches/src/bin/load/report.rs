@@ -79,12 +79,15 @@ pub fn table(samples: &Samples, scenarios: &[Scenario], peers: &[Peer]) -> Strin
 pub fn ratios(samples: &Samples, scenarios: &[Scenario], peers: &[Peer]) -> String {
     let mut out = String::new();
     for sc in scenarios {
-        for p in peers.iter().filter(|p| p.name != "http-demo") {
+        for p in peers
+            .iter()
+            .filter(|p| p.name != "http-demo" && p.name != "http-demo-spin")
+        {
             // The Python-handler server is compared with Python's own server.
             let ours: &[&str] = match p.name {
-                "python" => &["http-demo", "http-demo-py"],
+                "python" => &["http-demo", "http-demo-spin", "http-demo-py"],
                 "http-demo-py" => &[],
-                _ => &["http-demo"],
+                _ => &["http-demo", "http-demo-spin"],
             };
             for &us in ours {
                 for (metric, f) in [
@@ -184,7 +187,7 @@ pub fn write_docs(
          Machine: {nproc} CPUs ({cpu}), Linux {kernel}. Servers pinned to CPUs {sc} with {threads} thread(s) each where they take a count; \
          wrk ({wt} thread(s)) pinned to CPUs {wc}; {dur} s per run, median of {rounds} alternating rounds. Command: `{command}`.\n\
          Scenarios: `{ka}` = POST /15 over {kaconns} keep-alive connections; `ka1` = one connection; `close16` = 16 connections with `Connection: close`.\n\
-         Servers: http-demo (`--threads {threads}`); hyper 1.x on tokio current-thread (`hyper-ct`, one thread) and multi-thread \
+         Servers: http-demo (`--threads {threads}`), and with `--spin-us {spin}` (`http-demo-spin`: each worker polls up to {spin} µs for a completion before it sleeps); hyper 1.x on tokio current-thread (`hyper-ct`, one thread) and multi-thread \
          (`hyper-mt`, `TOKIO_WORKER_THREADS={threads}`) runtimes; \
          Python's `http.server` (ThreadingHTTPServer, HTTP/1.1, `TCP_NODELAY`, each response in one write: `python`) and the same \
          server written naively (head and body in two writes, so Nagle's algorithm and delayed ACKs add ~40 ms: `python-naive`); \
@@ -194,6 +197,7 @@ pub fn write_docs(
          (`≥`: threads exited during the run, so it is a lower bound); p99 range is the lowest and highest round.\n\n\
          {table}\n![requests per second and CPU per request](benchmarks-http.svg)\n\n```text\n{extras}{ratios}```\n\
          <!-- http-load:end -->\n",
+        spin = crate::peers::SPIN_US,
         nproc = std::thread::available_parallelism().map_or(0, usize::from),
         sc = o.server_cpus,
         wc = o.wrk_cpus,
