@@ -524,9 +524,9 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
         if !self.sq.has_room() {
             return Err(PushError::Full((op, tag)));
         }
+        self.table.reserve();
         let op: S = op.into();
         check_converted(&op, self.id);
-        self.table.reserve();
         let (entry, token) = self.table.admit(op, tag);
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds

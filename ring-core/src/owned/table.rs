@@ -51,11 +51,13 @@ impl<S: Store, T: Clone + Default> Table<S, T> {
     }
 
     /// Makes sure a free slot exists, growing the table if needed. Called
-    /// right before [`admit`](Self::admit), so that nothing between the
-    /// operation's filing and its push can unwind: a value that an
-    /// unwinding path would have to drop is kept in memory, and the whole
-    /// operation was then copied through the stack on every push (a typed
-    /// ring's NOP cost 31 more instructions). (Calling it from `admit`
+    /// before the operation is converted into the ring's type and
+    /// [`admit`](Self::admit)ted, so that nothing between its conversion
+    /// and its push can unwind: a value that an unwinding path would have
+    /// to drop is kept in memory, and the whole operation was then copied
+    /// through the stack on every push (a typed ring's NOP cost 31 more
+    /// instructions; growing after the conversion still stored the
+    /// converted value on the stack, 2 more). (Calling it from `admit`
     /// instead executes 5 more instructions per NOP, measured.)
     #[inline(always)]
     pub(super) fn reserve(&mut self) {
@@ -106,30 +108,6 @@ impl<S: Store, T: Clone + Default> Table<S, T> {
         });
     }
 
-    /// The operation `token` names and its tag, if it is still in flight.
-    #[inline]
-    fn get(&self, token: Token) -> Option<&(S, T)> {
-        let slot = self.slots.get(token.index())?;
-        if slot.gen != token.gen() {
-            return None;
-        }
-        slot.op.as_ref()
-    }
-
-    #[inline(always)]
-    fn remove(&mut self, token: Token) -> Option<(S, T)> {
-        let index = token.index();
-        let slot = self.slots.get_mut(index)?;
-        if slot.gen != token.gen() {
-            return None;
-        }
-        let op = slot.op.take()?;
-        slot.gen = next_gen(slot.gen);
-        slot.next_free = self.free_head;
-        self.free_head = index as u32;
-        Some(op)
-    }
-
     /// Turns one CQE into a [`Completion`]: a final completion (no `MORE`)
     /// takes its operation and tag out of the table; any other completion
     /// of a live operation carries a clone of the tag (and a completion of
@@ -138,38 +116,49 @@ impl<S: Store, T: Clone + Default> Table<S, T> {
     #[inline(always)]
     pub(super) fn complete(&mut self, cqe: cqueue::Entry) -> Completion<S, T> {
         let token = Token(cqe.user_data());
+        let index = token.index();
+        let Some(slot) = self.slots.get_mut(index) else {
+            return Completion::orphan(cqe);
+        };
+        if slot.gen != token.gen() {
+            return Completion::orphan(cqe);
+        }
         // The operation this completion is for, still in its slot: the
         // buffer and the descriptor are taken while it stays there, since
         // taking a buffer may unwind and an operation already out of the
         // table would then be kept in memory for that path (see `reserve`).
         // For operations that never select buffers or create descriptors
-        // both checks are constant and the lookup folds away.
-        let slot = self.get(token);
-        let live = slot.map(|(op, _)| op);
+        // both checks are constant and fold away.
+        let Some((op, tag)) = &slot.op else {
+            return Completion::orphan(cqe);
+        };
         let mut held = None;
         if cqe.raw_flags() & cqueue::Flags::BUFFER.bits() != 0 {
-            if let Some(ring) = live.and_then(Store::buf_ring) {
+            if let Some(ring) = op.buf_ring() {
                 held = hold_buffer(ring, cqe);
             }
         }
         let res = cqe.raw_result();
         let mut fd = None;
-        if res >= 0 && live.is_some_and(Store::result_is_fd) {
+        if res >= 0 && op.result_is_fd() {
             // SAFETY: the operation's contract (`result_is_fd`) makes a
             // non-negative result a new descriptor nobody else owns.
             fd = Some(unsafe { OwnedFd::from_raw_fd(res) });
         }
-        // A final completion (no `MORE`) hands the operation and its tag
-        // back; any other carries a clone of the tag.
-        let (op, tag) = if cqe.more() {
-            (None, slot.map_or_else(T::default, |(_, tag)| tag.clone()))
-        } else {
-            match self.remove(token) {
-                Some((op, tag)) => (Some(op), tag),
-                None => (None, T::default()),
-            }
+        if cqe.more() {
+            // Not the final one: the operation stays, the tag is cloned.
+            return Completion::new(cqe, None, tag.clone(), held, fd);
+        }
+        // The final completion hands the operation and its tag back. From
+        // here to the return nothing can unwind.
+        let Some((op, tag)) = slot.op.take() else {
+            // Checked above, with nothing in between that could empty it.
+            std::process::abort()
         };
-        Completion::new(cqe, op, tag, held, fd)
+        slot.gen = next_gen(slot.gen);
+        slot.next_free = self.free_head;
+        self.free_head = index as u32;
+        Completion::new(cqe, Some(op), tag, held, fd)
     }
 
     /// Takes every operation out, for the ring's drop to leak: the kernel
