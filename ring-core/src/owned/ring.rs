@@ -11,6 +11,7 @@
 //!   reaps first, leaks what it cannot reap, and only then lets the fields
 //!   drop.
 
+use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -416,7 +417,7 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
     #[inline]
     pub fn completions(&mut self) -> Completions<'_, S, T> {
         Completions {
-            cq: self.ring.completion(),
+            cq: ManuallyDrop::new(self.ring.completion()),
             table: &mut self.table,
         }
     }
@@ -558,7 +559,11 @@ impl<S: Store, T: Clone + Default + 'static> std::fmt::Debug for Pusher<'_, S, T
 
 /// Iterator over ready completions of a [`Ring`].
 pub struct Completions<'a, S: Store = Box<dyn Operation>, T: Clone + Default + 'static = ()> {
-    cq: cqueue::CompletionQueue<'a>,
+    /// Not dropped: `next` hands each slot back as it reads it, so the
+    /// view's drop (which publishes the head) would only repeat the last
+    /// store, and with it every completion kept the head in memory for the
+    /// unwinding path (measured: 1 instruction per completion).
+    cq: ManuallyDrop<cqueue::CompletionQueue<'a>>,
     table: &'a mut Table<S, T>,
 }
 
