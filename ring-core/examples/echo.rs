@@ -13,22 +13,41 @@ fn main() -> io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:7878".into());
     let listener = TcpListener::bind(addr)?;
     println!("echo listening on {}", listener.local_addr()?);
+    serve(listener, None)
+}
+
+/// Echoes every connection `listener` accepts; with `Some(n)`, stops
+/// accepting after `n` connections and returns once their peers have
+/// closed them.
+pub fn serve(listener: TcpListener, connections: Option<usize>) -> io::Result<()> {
     let rt = Runtime::new(256)?;
     let handle = rt.handle();
     rt.block_on(async move {
         let listener = SharedFd::new(listener);
         let mut accepts = handle.driver().accept_multi(&listener);
-        while let Some(conn) = accepts.next().await {
+        let mut tasks = Vec::new();
+        while connections.is_none_or(|n| tasks.len() < n) {
+            let Some(conn) = accepts.next().await else {
+                break;
+            };
             let conn = TcpStream::from(conn?);
             // Small replies go out at once, not after the peer's next ACK.
             conn.set_nodelay(true)?;
             let conn = SharedFd::new(conn);
             let driver = handle.driver().clone();
-            drop(handle.spawn_local(async move {
+            let task = handle.spawn_local(async move {
                 if let Err(e) = echo(&driver, &conn).await {
                     eprintln!("connection: {e}");
                 }
-            }));
+            });
+            if connections.is_some() {
+                tasks.push(task);
+            }
+        }
+        // Dropping the accept stream cancels it.
+        drop(accepts);
+        for task in tasks {
+            task.await;
         }
         Ok(())
     })

@@ -1,5 +1,6 @@
 //! The safe tier's examples (`examples/cp.rs`, `examples/echo_multishot.rs`,
-//! `examples/timeout.rs`) run as tests: each example's `main` is a thin
+//! `examples/timeout.rs`) and the async ones (`examples/copy.rs`,
+//! `examples/echo.rs`) run as tests: each example's `main` is a thin
 //! wrapper over a function that is included here and checked, so the
 //! examples cannot rot.
 
@@ -26,14 +27,50 @@ mod echo;
 #[path = "../examples/timeout.rs"]
 mod timeout;
 
+#[allow(dead_code)]
+#[path = "../examples/copy.rs"]
+mod async_copy;
+
+#[allow(dead_code)]
+#[path = "../examples/echo.rs"]
+mod async_echo;
+
+/// A file of `len` bytes of a pattern; its path and contents.
+fn pattern_file(name: &str, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let (path, mut f) = common::temp_file(name);
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    f.write_all(&data).unwrap();
+    (path, data)
+}
+
+/// `count` clients at once, each sending `len` bytes to `addr` and reading
+/// them back; panics if any byte differs.
+fn echo_clients(addr: std::net::SocketAddr, count: usize, len: usize) {
+    let clients: Vec<_> = (0..count)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let data: Vec<u8> = (0..len).map(|j| ((i * 31 + j) % 256) as u8).collect();
+                let mut w = s.try_clone().unwrap();
+                let sent = data.clone();
+                let writer = std::thread::spawn(move || w.write_all(&sent).unwrap());
+                let mut back = vec![0u8; data.len()];
+                s.read_exact(&mut back).unwrap();
+                writer.join().unwrap();
+                assert!(back == data, "connection {i} echoed other bytes");
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+}
+
 /// `cp` copies a file of 50 chunks and a bit, byte for byte.
 #[test]
 fn cp_copies_every_byte() {
-    let (src, mut f) = common::temp_file("example-cp-src");
-    let data: Vec<u8> = (0..50 * 64 * 1024 + 123)
-        .map(|i| (i * 7 % 251) as u8)
-        .collect();
-    f.write_all(&data).unwrap();
+    let (src, data) = pattern_file("example-cp-src", 50 * 64 * 1024 + 123);
     let dst = common::temp_path("example-cp-dst");
     assert_eq!(cp::copy(&src, &dst).unwrap(), data.len() as u64);
     assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
@@ -57,25 +94,7 @@ fn echo_serves_many_connections() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = std::thread::spawn(move || echo::serve(listener, Some(CONNS)));
-    let clients: Vec<_> = (0..CONNS)
-        .map(|i| {
-            std::thread::spawn(move || {
-                let mut s = TcpStream::connect(addr).unwrap();
-                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-                let data: Vec<u8> = (0..64 * 1024).map(|j| ((i * 31 + j) % 256) as u8).collect();
-                let mut w = s.try_clone().unwrap();
-                let sent = data.clone();
-                let writer = std::thread::spawn(move || w.write_all(&sent).unwrap());
-                let mut back = vec![0u8; data.len()];
-                s.read_exact(&mut back).unwrap();
-                writer.join().unwrap();
-                assert!(back == data, "connection {i} echoed other bytes");
-            })
-        })
-        .collect();
-    for c in clients {
-        c.join().unwrap();
-    }
+    echo_clients(addr, CONNS, 64 * 1024);
     server.join().unwrap().unwrap();
 }
 
@@ -90,4 +109,35 @@ fn timeout_cancels_what_it_should() {
     assert_eq!(r.chain, [Ok(4), Ok(4)]);
     assert_eq!(r.cancelled, Err(Errno::CANCELED));
     assert!(r.took < Duration::from_secs(5), "took {:?}", r.took);
+}
+
+/// The async `copy` copies a file of 50 chunks and a bit, byte for byte.
+#[test]
+fn async_copy_copies_every_byte() {
+    let (src, data) = pattern_file("example-async-copy-src", 50 * 64 * 1024 + 123);
+    let dst = common::temp_path("example-async-copy-dst");
+    assert_eq!(async_copy::copy(&src, &dst).unwrap(), data.len() as u64);
+    assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
+    let _ = std::fs::remove_file(src);
+    let _ = std::fs::remove_file(dst);
+}
+
+/// The async `copy` of a missing file is an error, not a panic.
+#[test]
+fn async_copy_of_a_missing_file_is_an_error() {
+    let dst = common::temp_path("example-async-copy-missing");
+    let err = async_copy::copy(std::path::Path::new("/nonexistent/ring-core"), &dst).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}
+
+/// The async `echo` serves 20 connections at once, each sending 64 KiB,
+/// and echoes every byte; it returns once they are closed.
+#[test]
+fn async_echo_serves_many_connections() {
+    const CONNS: usize = 20;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || async_echo::serve(listener, Some(CONNS)));
+    echo_clients(addr, CONNS, 64 * 1024);
+    server.join().unwrap().unwrap();
 }
