@@ -674,3 +674,137 @@ fn resources_of_another_ring_are_refused() {
     // Nothing went in: at most the runtime's own eventfd read is in flight.
     assert!(rt.driver().in_flight() <= 1, "{:?}", rt.driver());
 }
+
+/// Runs `f` on its own thread and fails (rather than hangs) if it does
+/// not finish within 10 s: a lost wake-up shows as a timeout.
+fn within_10s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("hung: a wake-up was lost")
+}
+
+/// A `block_on` nested in a task of the same runtime runs the wake-ups of
+/// the turns it makes, including that of the task it is nested in (whose
+/// read completes meanwhile, while the task is out being polled). That
+/// wake-up must not be lost, neither when the nested loop finds the task
+/// out nor when it returns with the wake-up still listed: the task runs
+/// again and finishes.
+#[test]
+fn a_block_on_nested_in_a_task_loses_no_wake_up() {
+    let n = within_10s(|| {
+        let rt = Rc::new(Runtime::new(8).unwrap());
+        let weak = Rc::downgrade(&rt);
+        let d = rt.driver().clone();
+        let (r, mut w) = common::pipe();
+        let r = SharedFd::new(r);
+        w.write_all(b"ready").unwrap(); // the read completes at its submit
+        let task = rt.spawn_local(async move {
+            let mut read = d.read(&r, vec![0u8; 8]);
+            let mut nested = false;
+            // One poll pushes the read, runs the nested `block_on` (whose
+            // turn completes the read) and returns pending: only the
+            // read's wake-up brings the task back.
+            std::future::poll_fn(|cx| {
+                let polled = Pin::new(&mut read).poll(cx);
+                if std::mem::replace(&mut nested, true) {
+                    return polled.map(|(n, _)| n.unwrap());
+                }
+                assert!(polled.is_pending(), "pushed");
+                let rt = weak.upgrade().expect("the runtime is running this task");
+                // Two turns: after the first it also tries to run the task.
+                rt.block_on(async {
+                    d.nop().await.unwrap();
+                    d.nop().await.unwrap();
+                });
+                Poll::Pending
+            })
+            .await
+        });
+        rt.block_on(task)
+    });
+    assert_eq!(n, 5);
+}
+
+/// A future polled by a task of the runtime, but with another waker (a
+/// combinator's own), is woken through that waker, not by queuing the
+/// task: the runtime's shortcut applies only to the task's own waker.
+#[test]
+fn a_future_polled_with_a_combinators_waker_wakes_that_waker() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    struct Counting {
+        wakes: AtomicUsize,
+        inner: Waker,
+    }
+    impl std::task::Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.wakes.fetch_add(1, Ordering::SeqCst);
+            self.inner.wake_by_ref();
+        }
+    }
+    let rt = Runtime::new(8).unwrap();
+    let d = rt.driver().clone();
+    let wakes = rt.block_on(async move {
+        let mut nop = d.nop();
+        let mut counting: Option<Arc<Counting>> = None;
+        std::future::poll_fn(|cx| {
+            let c = counting.get_or_insert_with(|| {
+                Arc::new(Counting {
+                    wakes: AtomicUsize::new(0),
+                    inner: cx.waker().clone(),
+                })
+            });
+            let waker = Waker::from(c.clone());
+            match Pin::new(&mut nop).poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(r) => Poll::Ready(r.map(|()| c.wakes.load(Ordering::SeqCst))),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    });
+    assert_eq!(wakes.unwrap(), 1, "the combinator's waker was woken once");
+}
+
+/// A future first polled by one task and then handed to another (which
+/// awaits it) wakes the second: the waker it waits with follows the task
+/// that polled it last.
+#[test]
+fn a_future_handed_to_another_task_wakes_that_task() {
+    let n = within_10s(|| {
+        let rt = Runtime::new(8).unwrap();
+        let d = rt.driver().clone();
+        let (r, mut w) = common::pipe();
+        let r = SharedFd::new(r);
+        let handoff = Rc::new(std::cell::RefCell::new(None));
+        let put = handoff.clone();
+        let first = rt.spawn_local(async move {
+            let mut read = d.read(&r, vec![0u8; 8]);
+            std::future::poll_fn(|cx| {
+                assert!(Pin::new(&mut read).poll(cx).is_pending(), "pushed");
+                Poll::Ready(())
+            })
+            .await;
+            *put.borrow_mut() = Some(read);
+        });
+        let second = rt.spawn_local(async move {
+            let read = std::future::poll_fn(|cx| match handoff.borrow_mut().take() {
+                Some(read) => Poll::Ready(read),
+                None => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            });
+            read.await.await.0.unwrap()
+        });
+        rt.block_on(first);
+        w.write_all(b"later").unwrap();
+        rt.block_on(second)
+    });
+    assert_eq!(n, 5);
+}

@@ -15,7 +15,10 @@
 //!   final completions wait in the key, not in the slot;
 //! - no waker, completion or operation is dropped and no waker is woken
 //!   while the `RefCell` is borrowed: they are moved out first, so a drop
-//!   or a wake that re-enters the driver finds it free.
+//!   or a wake that re-enters the driver finds it free;
+//! - a key waits with [`Wake::Task`] only if the future was polled with
+//!   the very waker of that task of the attached runtime ([`Local`]), so
+//!   queuing the index for that runtime wakes what the waker would have.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -41,16 +44,44 @@ pub(super) enum State {
     /// before the push (the push is then followed by a cancel).
     Unpushed { cancel: bool },
     /// In flight (single-shot): woken at the final completion.
-    Waiting(Option<Waker>),
+    Waiting(Wake),
     /// The final completion, waiting for its future's next poll.
     Done(Completion),
     /// In flight (multishot): every completion is queued; `ended` after
     /// the final one.
     Stream {
         queue: VecDeque<Completion>,
-        waker: Option<Waker>,
+        waker: Wake,
         ended: bool,
     },
+}
+
+/// Whom a key wakes when its operation completes.
+pub(super) enum Wake {
+    /// Nobody (not polled since its waker was taken).
+    None,
+    /// A task of the runtime attached to the driver, by its index there:
+    /// queued in [`Local::woken`] for that runtime, no waker cloned or
+    /// woken.
+    Task(usize),
+    /// Any other waker.
+    Waker(Waker),
+}
+
+/// The built-in runtime's fast path: the driver knows which of that
+/// runtime's tasks is being polled and with which waker, so a future
+/// polled with that very waker stores the task's index instead of a clone
+/// of the waker, and its completion queues the index instead of waking.
+/// At most one runtime is attached to a driver at a time; futures polled
+/// by any other executor (or with any other waker) use their waker.
+#[derive(Default)]
+pub(super) struct Local {
+    /// The attached runtime's id.
+    owner: Option<usize>,
+    /// The task that runtime is polling, and that task's waker.
+    current: Option<(usize, Waker)>,
+    /// Tasks woken by completions, for the attached runtime to run.
+    woken: Vec<usize>,
 }
 
 pub(super) struct Entry {
@@ -62,6 +93,11 @@ pub(super) struct Entry {
     pub(super) token: Option<Token>,
 }
 
+/// A single-threaded handle to an owned ring: every operation of the safe
+/// tier can be awaited from it ([`submit`](Self::submit) and the helpers
+/// in [`ops`](super)). Clones are handles to the same ring.
+///
+/// Someone must drive it: the built-in [`Runtime`](super::Runtime) does, or
 /// A single-threaded handle to an owned ring: every operation of the safe
 /// tier can be awaited from it ([`submit`](Self::submit) and the helpers
 /// in [`ops`](super)). Clones are handles to the same ring.
@@ -94,6 +130,8 @@ pub(super) struct Inner {
     room_waiters: Vec<Waker>,
     /// Cancels that found the submission queue full, pushed at the next turn.
     cancels: Vec<Token>,
+    /// The attached runtime's view (see [`Local`]).
+    local: Local,
     /// `turn`'s wakers and drops, kept for their capacity.
     scratch: Deferred,
     /// Last: dropped after every completion and waker above.
@@ -117,18 +155,19 @@ impl Deferred {
 }
 
 /// Sets a key's state. The old one is usually trivial (free, unpushed,
-/// waiting without a waker), and then is not run through drop glue.
+/// waiting without a waker to drop): then it is neither read nor run
+/// through drop glue (an out-of-line call, and a copy of the whole state,
+/// on every assignment otherwise).
 #[inline(always)]
 pub(super) fn put(slot: &mut State, new: State) {
-    let old = std::mem::replace(slot, new);
     if matches!(
-        old,
-        State::Free(_) | State::Unpushed { .. } | State::Waiting(None)
+        slot,
+        State::Free(_) | State::Unpushed { .. } | State::Waiting(Wake::None | Wake::Task(_))
     ) {
         // Nothing to drop in these (no waker, no completion).
-        std::mem::forget(old);
+        std::mem::forget(std::mem::replace(slot, new));
     } else {
-        drop(old);
+        *slot = new;
     }
 }
 
@@ -154,6 +193,7 @@ impl Driver {
                 submit_waker: None,
                 room_waiters: Vec::new(),
                 cancels: Vec::new(),
+                local: Local::default(),
                 scratch: Deferred::default(),
                 ring,
             })),
@@ -206,6 +246,57 @@ impl Driver {
     pub fn pushed(&self) -> Pushed<'_> {
         Pushed { driver: self }
     }
+
+    /// Attaches the runtime `id` (the fast path of [`Local`]) if no other
+    /// is attached.
+    pub(super) fn attach(&self, id: usize) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.local.owner.is_none() {
+            inner.local.owner = Some(id);
+        }
+    }
+
+    /// Detaches the runtime `id`: tasks it has not yet taken from
+    /// [`Local::woken`] are forgotten with it.
+    pub(super) fn detach(&self, id: usize) {
+        let old = match self.inner.try_borrow_mut() {
+            Ok(mut inner) if inner.local.owner == Some(id) => std::mem::take(&mut inner.local),
+            _ => return,
+        };
+        drop(old);
+    }
+
+    /// Sets the task the runtime `id` is polling (with its waker), or none,
+    /// if that runtime is attached; returns the previous one, to be
+    /// restored after the poll (and dropped after the borrow).
+    pub(super) fn set_current(
+        &self,
+        id: usize,
+        current: Option<(usize, Waker)>,
+    ) -> Option<(usize, Waker)> {
+        match self.inner.try_borrow_mut() {
+            Ok(mut inner) if inner.local.owner == Some(id) => {
+                std::mem::replace(&mut inner.local.current, current)
+            }
+            // Not attached, or borrowed (only by a poll that panicked
+            // through it): then no fast path; the waker path is correct.
+            _ => None,
+        }
+    }
+
+    /// Whether tasks were woken since the last [`take_woken`](Self::take_woken).
+    pub(super) fn has_woken(&self) -> bool {
+        self.inner
+            .try_borrow()
+            .is_ok_and(|inner| !inner.local.woken.is_empty())
+    }
+
+    /// Moves the tasks woken since the last call into `into` (empty).
+    pub(super) fn take_woken(&self, into: &mut Vec<usize>) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            std::mem::swap(&mut inner.local.woken, into);
+        }
+    }
 }
 
 /// See [`Driver::pushed`].
@@ -231,29 +322,41 @@ impl std::future::Future for Pushed<'_> {
 }
 
 impl Inner {
-    /// A new key in state `state`.
-    pub(super) fn alloc(&mut self, state: State) -> (u32, u32) {
+    /// A new key, in state [`State::Unpushed`].
+    #[inline]
+    pub(super) fn alloc(&mut self) -> u32 {
         let key = self.free_head;
         if key == NO_KEY {
-            let key = u32::try_from(self.entries.len()).expect("fewer than 2^32 futures");
-            self.entries.push(Entry {
-                state,
-                gen: 0,
-                token: None,
-            });
-            return (key, 0);
+            return self.grow();
         }
         let e = &mut self.entries[key as usize];
         let State::Free(next) = e.state else {
             unreachable!("the free list holds free keys")
         };
         self.free_head = next;
-        put(&mut e.state, state);
+        put(&mut e.state, State::Unpushed { cancel: false });
         e.token = None;
-        (key, e.gen)
+        key
+    }
+
+    /// A new key at the end (the free list is empty).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) -> u32 {
+        let key = u32::try_from(self.entries.len())
+            .ok()
+            .filter(|&k| k != NO_KEY)
+            .expect("fewer than 2^32 - 1 futures");
+        self.entries.push(Entry {
+            state: State::Unpushed { cancel: false },
+            gen: 0,
+            token: None,
+        });
+        key
     }
 
     /// Frees `key`, returning what it held (to be dropped after the borrow).
+    #[inline]
     pub(super) fn free(&mut self, key: u32) -> State {
         let e = &mut self.entries[key as usize];
         e.gen = e.gen.wrapping_add(1);
@@ -263,6 +366,50 @@ impl Inner {
         old
     }
 
+    /// Whom to wake for a future polled with `cx`: the attached runtime's
+    /// task by index if `cx` carries that task's own waker, else a clone.
+    #[inline]
+    pub(super) fn wake_for(&self, cx: &Context<'_>) -> Wake {
+        match &self.local.current {
+            Some((task, w)) if w.will_wake(cx.waker()) => Wake::Task(*task),
+            _ => Wake::Waker(cx.waker().clone()),
+        }
+    }
+
+    /// Whether `wake` still wakes what `cx` asks to be woken.
+    #[inline]
+    pub(super) fn wakes(&self, wake: &Wake, cx: &Context<'_>) -> bool {
+        match wake {
+            Wake::None => false,
+            Wake::Task(t) => {
+                matches!(&self.local.current, Some((c, w)) if c == t && w.will_wake(cx.waker()))
+            }
+            Wake::Waker(w) => w.will_wake(cx.waker()),
+        }
+    }
+
+    /// Makes `key`'s (waiting or streaming) future wake what `cx` asks to
+    /// be woken; hands back the one it replaced, to drop after the borrow.
+    #[inline]
+    pub(super) fn rewake(&mut self, key: u32, cx: &Context<'_>) -> Option<Wake> {
+        let (State::Waiting(now) | State::Stream { waker: now, .. }) =
+            &self.entries[key as usize].state
+        else {
+            return None;
+        };
+        if self.wakes(now, cx) {
+            return None;
+        }
+        let new = self.wake_for(cx);
+        let (State::Waiting(now) | State::Stream { waker: now, .. }) =
+            &mut self.entries[key as usize].state
+        else {
+            return None;
+        };
+        Some(std::mem::replace(now, new))
+    }
+
+    #[inline]
     fn route(&mut self, token: Token, key: u32) {
         let slot = token.slot();
         if slot >= self.by_slot.len() {
@@ -271,29 +418,32 @@ impl Inner {
         self.by_slot[slot] = key;
     }
 
-    fn pushed(&mut self, out: &mut Deferred) {
+    /// Counts a push; hands back the outside executor's driving task, to
+    /// be woken after the borrow.
+    #[inline]
+    fn pushed(&mut self) -> Option<Waker> {
         self.pending += 1;
         self.unsubmitted = true;
-        if let Some(w) = self.submit_waker.take() {
-            out.wake.push(w);
-        }
+        self.submit_waker.take()
     }
 
     /// Pushes `op` for `key` (optionally with a link timeout). On a full
     /// queue the waker is kept and the operation handed back.
+    #[inline]
     pub(super) fn push<T: Operation>(
         &mut self,
         key: u32,
         op: T,
         timeout: Option<Duration>,
         cx: &mut Context<'_>,
-        out: &mut Deferred,
+        driving: &mut Option<Waker>,
     ) -> Result<Token, PushError<T>> {
         let pushed = match timeout {
             None => self.ring.push(op),
             Some(t) => match self.ring.push_with_timeout(op, t) {
                 Ok((first, link)) => {
-                    self.pushed(out);
+                    // At most one driving waker: the later take finds none.
+                    *driving = self.pushed();
                     self.route(link, IGNORE);
                     Ok(first)
                 }
@@ -302,16 +452,16 @@ impl Inner {
         };
         match pushed {
             Ok(token) => {
-                self.pushed(out);
+                if let Some(w) = self.pushed() {
+                    *driving = Some(w);
+                }
                 self.route(token, key);
                 self.entries[key as usize].token = Some(token);
                 Ok(token)
             }
             Err(PushError::Full(op)) => {
                 self.room_waiters.push(cx.waker().clone());
-                if let Some(w) = self.submit_waker.take() {
-                    out.wake.push(w);
-                }
+                *driving = self.submit_waker.take();
                 Err(PushError::Full(op))
             }
             Err(e) => Err(e),
@@ -319,27 +469,26 @@ impl Inner {
     }
 
     /// Pushes a cancel of `token`, whose completion nobody waits for; if
-    /// the queue is full it is pushed at the next turn.
-    pub(super) fn cancel(&mut self, token: Token, out: &mut Deferred) {
+    /// the queue is full it is pushed at the next turn. Hands back the
+    /// outside executor's driving task, to be woken after the borrow.
+    pub(super) fn cancel(&mut self, token: Token) -> Option<Waker> {
         match self.ring.push(AsyncCancel::token(token)) {
             Ok(t) => {
-                self.pushed(out);
                 self.route(t, IGNORE);
+                self.pushed()
             }
             Err(_) => {
                 self.cancels.push(token);
-                if let Some(w) = self.submit_waker.take() {
-                    out.wake.push(w);
-                }
+                self.submit_waker.take()
             }
         }
     }
 
     /// Stops waiting for the operation `token`: its completions are
     /// dropped from now on, and it is cancelled.
-    pub(super) fn abandon(&mut self, token: Token, out: &mut Deferred) {
+    pub(super) fn abandon(&mut self, token: Token) -> Option<Waker> {
         self.route(token, IGNORE);
-        self.cancel(token, out);
+        self.cancel(token)
     }
 
     fn turn(
@@ -349,7 +498,7 @@ impl Inner {
     ) -> Result<usize, SubmitError> {
         if !self.cancels.is_empty() {
             for token in std::mem::take(&mut self.cancels) {
-                self.cancel(token, out);
+                out.wake.extend(self.cancel(token));
             }
         }
         let entered = match wait {
@@ -373,6 +522,7 @@ impl Inner {
             by_slot,
             entries,
             pending,
+            local,
             ..
         } = self;
         for c in ring.completions() {
@@ -393,12 +543,11 @@ impl Inner {
                 out.drop.push(c);
                 continue;
             };
-            match &mut e.state {
+            let wake = match &mut e.state {
                 State::Waiting(w) if fin => {
-                    if let Some(w) = w.take() {
-                        out.wake.push(w);
-                    }
+                    let w = std::mem::replace(w, Wake::None);
                     put(&mut e.state, State::Done(c));
+                    w
                 }
                 State::Stream {
                     queue,
@@ -407,13 +556,25 @@ impl Inner {
                 } => {
                     *ended |= fin;
                     queue.push_back(c);
-                    if let Some(w) = waker.take() {
-                        out.wake.push(w);
-                    }
+                    std::mem::replace(waker, Wake::None)
                 }
                 // A single-shot future ignores the completions before the
                 // final one (a zero-copy send's result): they are dropped.
-                _ => out.drop.push(c),
+                _ => {
+                    out.drop.push(c);
+                    continue;
+                }
+            };
+            match wake {
+                Wake::None => {}
+                Wake::Task(t) => {
+                    // Consecutive completions of one task's futures queue
+                    // it once; the runtime drops other repeats.
+                    if local.owner.is_some() && local.woken.last() != Some(&t) {
+                        local.woken.push(t);
+                    }
+                }
+                Wake::Waker(w) => out.wake.push(w),
             }
         }
         if n > 0 {

@@ -9,6 +9,13 @@
 //!   into a shared queue under a mutex, once per wake-up (`queued`), and
 //!   write the runtime's eventfd if the runtime sleeps in the ring, which
 //!   keeps a read of that eventfd in flight while it does;
+//! - the runtime attached to its driver (the first one made on it) tells
+//!   the driver which task it polls with which waker, around every poll;
+//!   the driver then wakes that task's own futures by queuing its index,
+//!   which the runtime takes after every turn and treats as a wake of that
+//!   task's waker (the same `queued` flag): a task woken either way runs
+//!   once, and no wake is lost. Indices at and above [`MAIN`] are the
+//!   `block_on` futures, one per nesting depth;
 //! - dropping the runtime drops every task's future (cancelling their
 //!   operations) before its handle on the driver, so the ring then reaps
 //!   them in its own drop.
@@ -19,7 +26,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -29,8 +36,13 @@ use super::driver::Driver;
 use super::submit::Submit;
 use crate::owned::{op::Read, SharedFd};
 
-/// The index of `block_on`'s own future in wake-ups.
-const MAIN: usize = usize::MAX;
+/// The index of the outermost `block_on`'s own future in wake-ups; a
+/// `block_on` nested in a task or future of the same runtime is `MAIN + 1`,
+/// and so on. Task indices stay below.
+const MAIN: usize = usize::MAX / 2;
+
+/// The next runtime's id (its name for the driver's fast path).
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 /// What wakers share with the runtime.
 struct Shared {
@@ -72,7 +84,6 @@ impl Wake for TaskWake {
 
 struct Task {
     future: Pin<Box<dyn Future<Output = ()>>>,
-    wake: Arc<TaskWake>,
     waker: Waker,
 }
 
@@ -80,7 +91,19 @@ struct Task {
 type WakeupRead = Submit<Read<Vec<u8>>, ()>;
 
 struct Exec {
+    /// This runtime's name for the driver's fast path.
+    id: usize,
     tasks: RefCell<Vec<Option<Task>>>,
+    /// Each live task's wake-up flag, by index, also while the task is out
+    /// being polled.
+    wakes: RefCell<Vec<Option<Arc<TaskWake>>>>,
+    /// The `block_on` futures' wake-up flags, by nesting depth.
+    mains: RefCell<Vec<Arc<TaskWake>>>,
+    /// Tasks the driver woke, taken from it (kept for its capacity).
+    woken: RefCell<Vec<usize>>,
+    /// Tasks woken while out being polled further up the stack (a
+    /// `block_on` nested in them ran the wake): queued again when put back.
+    stranded: RefCell<Vec<usize>>,
     free: RefCell<Vec<usize>>,
     shared: Arc<Shared>,
     /// The eventfd's read, in flight while the runtime is parked.
@@ -118,9 +141,16 @@ impl Runtime {
     pub fn with_driver(driver: Driver) -> io::Result<Self> {
         let fd = eventfd(0, EventfdFlags::CLOEXEC)?;
         let eventfd = SharedFd::try_clone_from(&fd)?;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        driver.attach(id);
         Ok(Runtime {
             exec: Rc::new(Exec {
+                id,
                 tasks: RefCell::new(Vec::new()),
+                wakes: RefCell::new(Vec::new()),
+                mains: RefCell::new(Vec::new()),
+                woken: RefCell::new(Vec::new()),
+                stranded: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),
                 shared: Arc::new(Shared {
                     queue: Mutex::new(Vec::new()),
@@ -179,18 +209,20 @@ where
         None => {
             let mut tasks = exec.tasks.borrow_mut();
             tasks.push(None);
+            exec.wakes.borrow_mut().push(None);
             tasks.len() - 1
         }
     };
+    assert!(index < MAIN, "fewer than 2^62 tasks");
     let wake = Arc::new(TaskWake {
         index,
         queued: AtomicBool::new(false),
         shared: exec.shared.clone(),
     });
     let waker = Waker::from(wake.clone());
+    exec.wakes.borrow_mut()[index] = Some(wake);
     exec.tasks.borrow_mut()[index] = Some(Task {
         future,
-        wake,
         waker: waker.clone(),
     });
     waker.wake();
@@ -204,30 +236,100 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let mut future = pin!(future);
         let main = Arc::new(TaskWake {
-            index: MAIN,
+            index: MAIN + self.exec.mains.borrow().len(),
             queued: AtomicBool::new(true),
             shared: self.exec.shared.clone(),
         });
         let main_waker = Waker::from(main.clone());
-        let mut ready = Vec::new();
+        self.exec.mains.borrow_mut().push(main.clone());
+        // However `block_on` ends (a panic too): gives back the tasks it
+        // took as woken and did not run (they stay queued, for the next
+        // `block_on` or an outer one), pops this depth's flag, and the
+        // outermost one withdraws the eventfd read (its cancel is
+        // submitted, and reaped if done), leaving nothing of its own in
+        // flight.
+        struct Depth<'a> {
+            rt: &'a Runtime,
+            ready: Vec<usize>,
+        }
+        impl Drop for Depth<'_> {
+            fn drop(&mut self) {
+                let exec = &self.rt.exec;
+                self.rt.lock_queue().append(&mut self.ready);
+                let outermost = match exec.mains.try_borrow_mut() {
+                    Ok(mut mains) => {
+                        mains.pop();
+                        mains.is_empty()
+                    }
+                    Err(_) => false,
+                };
+                if !outermost {
+                    return;
+                }
+                let read = exec.wakeup.try_borrow_mut().ok().and_then(|mut w| w.take());
+                if read.is_some() {
+                    drop(read);
+                    if !std::thread::panicking() {
+                        let _ = self.rt.driver.turn();
+                    }
+                }
+            }
+        }
+        let mut depth = Depth {
+            rt: self,
+            ready: Vec::new(),
+        };
+        let ready = &mut depth.ready;
         loop {
             if main.queued.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(out) =
-                    future.as_mut().poll(&mut Context::from_waker(&main_waker))
-                {
+                let polled = self.polling(main.index, &main_waker, |cx| future.as_mut().poll(cx));
+                if let Poll::Ready(out) = polled {
                     return out;
                 }
             }
-            std::mem::swap(&mut ready, &mut *self.lock_queue());
-            for index in ready.drain(..) {
-                if index != MAIN {
-                    self.run_task(index);
-                }
+            self.take_ready(ready);
+            // In the order woken; popped one at a time, so that a panic
+            // leaves the rest to the guard.
+            ready.reverse();
+            while let Some(index) = ready.pop() {
+                self.run_task(index);
             }
-            if main.queued.load(Ordering::Acquire) || !self.lock_queue().is_empty() {
+            let runnable = main.queued.load(Ordering::Acquire)
+                || !self.lock_queue().is_empty()
+                || self.driver.has_woken();
+            if runnable {
                 let _ = self.driver.turn();
             } else {
                 self.park();
+            }
+            // Flags `block_on` futures the turn woke, so they are polled
+            // next (their tasks are run after them).
+            self.take_ready(ready);
+        }
+    }
+
+    /// Moves the tasks woken since the last call into `ready`: those woken
+    /// through their wakers (the shared queue) and those the driver woke
+    /// by index; a `block_on` future is flagged, not listed.
+    fn take_ready(&self, ready: &mut Vec<usize>) {
+        ready.append(&mut self.lock_queue());
+        let mut woken = self.exec.woken.borrow_mut();
+        self.driver.take_woken(&mut woken);
+        if woken.is_empty() {
+            return;
+        }
+        let wakes = self.exec.wakes.borrow();
+        let mains = self.exec.mains.borrow();
+        for index in woken.drain(..) {
+            let wake = match index.checked_sub(MAIN) {
+                Some(depth) => mains.get(depth),
+                None => wakes.get(index).and_then(Option::as_ref),
+            };
+            // As `TaskWake::wake_by_ref`: queued once per wake-up.
+            if let Some(w) = wake {
+                if !w.queued.swap(true, Ordering::AcqRel) && index < MAIN {
+                    ready.push(index);
+                }
             }
         }
     }
@@ -240,25 +342,78 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Polls with `waker`, telling the driver that task `index` is being
+    /// polled (its fast path) until the poll returns or unwinds.
+    fn polling<R>(
+        &self,
+        index: usize,
+        waker: &Waker,
+        poll: impl FnOnce(&mut Context<'_>) -> R,
+    ) -> R {
+        struct Restore<'a> {
+            rt: &'a Runtime,
+            prev: Option<(usize, Waker)>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let now = self
+                    .rt
+                    .driver
+                    .set_current(self.rt.exec.id, self.prev.take());
+                drop(now);
+            }
+        }
+        let prev = self
+            .driver
+            .set_current(self.exec.id, Some((index, waker.clone())));
+        let _restore = Restore { rt: self, prev };
+        poll(&mut Context::from_waker(waker))
+    }
+
     fn run_task(&self, index: usize) {
+        if index >= MAIN {
+            return; // A `block_on` future: its flag is set.
+        }
         let taken = self
             .exec
             .tasks
             .borrow_mut()
             .get_mut(index)
             .and_then(Option::take);
-        let Some(mut task) = taken else { return };
-        task.wake.queued.store(false, Ordering::Release);
-        let done = task
-            .future
-            .as_mut()
-            .poll(&mut Context::from_waker(&task.waker))
+        let Some(mut task) = taken else {
+            let live = self
+                .exec
+                .wakes
+                .borrow()
+                .get(index)
+                .is_some_and(Option::is_some);
+            if live {
+                // Out being polled by an outer frame: its wake must not be
+                // lost (it stays `queued`, so no later wake queues it).
+                self.exec.stranded.borrow_mut().push(index);
+            }
+            return;
+        };
+        if let Some(w) = self.exec.wakes.borrow().get(index).and_then(Option::as_ref) {
+            w.queued.store(false, Ordering::Release);
+        }
+        let done = self
+            .polling(index, &task.waker, |cx| task.future.as_mut().poll(cx))
             .is_ready();
         if done {
             drop(task);
+            let wake = self.exec.wakes.borrow_mut()[index].take();
+            drop(wake);
             self.exec.free.borrow_mut().push(index);
         } else {
             self.exec.tasks.borrow_mut()[index] = Some(task);
+        }
+        let mut stranded = self.exec.stranded.borrow_mut();
+        if let Some(at) = stranded.iter().position(|&i| i == index) {
+            stranded.swap_remove(at);
+            if !done {
+                self.lock_queue().push(index);
+            }
         }
     }
 
@@ -305,6 +460,14 @@ impl Drop for Exec {
         }
         let wakeup = self.wakeup.borrow_mut().take();
         drop(wakeup);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Before the tasks drop (with `exec`): the driver forgets this
+        // runtime's tasks, so it queues no index for them from now on.
+        self.driver.detach(self.exec.id);
     }
 }
 

@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{put, Deferred, Driver, State};
+use super::driver::{put, Driver, State};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
 
@@ -91,7 +91,7 @@ impl<T: Operation, I> Multi<T, I> {
     pub fn canceller(&mut self) -> Canceller {
         let mut inner = self.driver.inner.borrow_mut();
         if self.key == NO_KEY {
-            self.key = inner.alloc(State::Unpushed { cancel: false }).0;
+            self.key = inner.alloc();
         }
         Canceller {
             driver: std::rc::Rc::downgrade(&self.driver.inner),
@@ -106,84 +106,97 @@ impl<T: Operation, I> Multi<T, I> {
         if self.ended {
             return Poll::Ready(None);
         }
-        let mut out = Deferred::default();
-        let polled = {
-            let mut inner = self.driver.inner.borrow_mut();
-            if let Some(op) = self.op.take() {
-                let cancel = if self.key == NO_KEY {
-                    self.key = inner.alloc(State::Unpushed { cancel: false }).0;
-                    false
-                } else {
-                    matches!(
-                        inner.entries[self.key as usize].state,
-                        State::Unpushed { cancel: true }
-                    )
-                };
-                match inner.push(self.key, op, None, cx, &mut out) {
-                    Ok(token) => {
-                        put(
-                            &mut inner.entries[self.key as usize].state,
-                            State::Stream {
-                                queue: VecDeque::new(),
-                                waker: Some(cx.waker().clone()),
-                                ended: false,
-                            },
-                        );
-                        if cancel {
-                            inner.cancel(token, &mut out);
-                        }
-                        Poll::Pending
-                    }
-                    Err(PushError::Full(op)) => {
-                        self.op = Some(op);
-                        Poll::Pending
-                    }
-                    Err(PushError::WrongRing(_)) => {
-                        // The operation can never run here: the stream is
-                        // empty. (The push error says why; a typed helper
-                        // maps nothing, so it ends.)
-                        let key = std::mem::replace(&mut self.key, NO_KEY);
-                        drop(inner.free(key));
-                        self.ended = true;
-                        self.refused = true;
-                        Poll::Ready(None)
-                    }
-                }
-            } else {
-                let State::Stream {
-                    queue,
-                    waker,
-                    ended,
-                } = &mut inner.entries[self.key as usize].state
-                else {
-                    unreachable!("a pushed stream's key is a stream")
-                };
-                match queue.pop_front() {
-                    Some(c) => {
-                        if queue.is_empty() && *ended {
-                            self.ended = true;
-                        }
-                        Poll::Ready(Some(c))
-                    }
-                    None => {
-                        match waker {
-                            Some(w) if w.will_wake(cx.waker()) => {}
-                            _ => {
-                                if let Some(old) = waker.replace(cx.waker().clone()) {
-                                    out.wake.push(old);
-                                }
-                            }
-                        }
-                        Poll::Pending
-                    }
-                }
-            }
+        let polled = if self.op.is_some() {
+            self.push(cx)
+        } else {
+            self.take(cx)
         };
-        out.run();
         match polled {
             Poll::Ready(Some(c)) => Poll::Ready(Some((self.map)(c))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The first poll (or the next after a full queue): pushes the
+    /// operation. Ready (and ended) only if it was refused.
+    fn push(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+        let mut inner = self.driver.inner.borrow_mut();
+        let Some(op) = self.op.take() else {
+            unreachable!("called with the operation")
+        };
+        let cancel = if self.key == NO_KEY {
+            self.key = inner.alloc();
+            false
+        } else {
+            matches!(
+                inner.entries[self.key as usize].state,
+                State::Unpushed { cancel: true }
+            )
+        };
+        let mut driving = None;
+        match inner.push(self.key, op, None, cx, &mut driving) {
+            Ok(token) => {
+                let waker = inner.wake_for(cx);
+                put(
+                    &mut inner.entries[self.key as usize].state,
+                    State::Stream {
+                        queue: VecDeque::new(),
+                        waker,
+                        ended: false,
+                    },
+                );
+                if cancel {
+                    driving = driving.or(inner.cancel(token));
+                }
+                drop(inner);
+                if let Some(w) = driving {
+                    w.wake();
+                }
+                Poll::Pending
+            }
+            Err(PushError::Full(op)) => {
+                self.op = Some(op);
+                drop(inner);
+                if let Some(w) = driving {
+                    w.wake();
+                }
+                Poll::Pending
+            }
+            Err(PushError::WrongRing(_)) => {
+                // The operation can never run here: the stream is empty.
+                // (The push error says why; a typed helper maps nothing,
+                // so it ends.)
+                let key = std::mem::replace(&mut self.key, NO_KEY);
+                let old = inner.free(key);
+                drop(inner);
+                drop(old);
+                self.ended = true;
+                self.refused = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    /// A later poll: the next queued completion, if any.
+    fn take(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+        let mut inner = self.driver.inner.borrow_mut();
+        let State::Stream { queue, ended, .. } = &mut inner.entries[self.key as usize].state else {
+            unreachable!("a pushed stream's key is a stream")
+        };
+        match queue.pop_front() {
+            Some(c) => {
+                if queue.is_empty() && *ended {
+                    self.ended = true;
+                }
+                Poll::Ready(Some(c))
+            }
+            None => {
+                let old = inner.rewake(self.key, cx);
+                drop(inner);
+                drop(old);
+                Poll::Pending
+            }
         }
     }
 }
@@ -193,20 +206,20 @@ impl<T: Operation, I> Drop for Multi<T, I> {
         if self.key == NO_KEY {
             return;
         }
-        let mut out = Deferred::default();
-        let old;
-        {
-            let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
-                return;
-            };
-            let token = inner.entries[self.key as usize].token;
-            old = inner.free(self.key);
-            if let (State::Stream { ended: false, .. }, Some(token)) = (&old, token) {
-                inner.abandon(token, &mut out);
-            }
+        let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
+            return;
+        };
+        let token = inner.entries[self.key as usize].token;
+        let old = inner.free(self.key);
+        let mut driving = None;
+        if let (State::Stream { ended: false, .. }, Some(token)) = (&old, token) {
+            driving = inner.abandon(token);
         }
+        drop(inner);
         drop(old);
-        out.run();
+        if let Some(w) = driving {
+            w.wake();
+        }
     }
 }
 

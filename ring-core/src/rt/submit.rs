@@ -19,8 +19,8 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{put, Deferred, Driver, Inner, State};
-use crate::owned::{Completion, Operation, OwnedBuf, PushError};
+use super::driver::{put, Driver, Inner, State};
+use crate::owned::{Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
 /// The key a future has not allocated yet.
@@ -33,17 +33,22 @@ pub type Outcome<T> = Result<Done<T>, PushError<T>>;
 /// An operation's final completion, with the operation handed back.
 pub struct Done<T> {
     op: T,
-    completion: Completion,
+    cqe: cqueue::Entry,
+    /// The descriptor the operation created, closed on drop if not taken.
+    fd: Option<OwnedFd>,
+    /// The buffer a buffer-select receive picked, given back on drop if
+    /// not taken.
+    buf: Option<OwnedBuf>,
 }
 
 impl<T> Done<T> {
     /// The result.
     pub fn result(&self) -> Result<u32, Errno> {
-        self.completion.result()
+        self.cqe.result()
     }
     /// The raw completion entry.
     pub fn cqe(&self) -> &cqueue::Entry {
-        self.completion.cqe()
+        &self.cqe
     }
     /// The operation.
     pub fn op(&self) -> &T {
@@ -56,12 +61,12 @@ impl<T> Done<T> {
     /// The descriptor the operation created (accept, open); closed on drop
     /// if not taken.
     pub fn take_fd(&mut self) -> Option<OwnedFd> {
-        self.completion.take_fd()
+        self.fd.take()
     }
     /// The buffer a buffer-select receive picked; given back on drop if
     /// not taken.
     pub fn take_buf(&mut self) -> Option<OwnedBuf> {
-        self.completion.take_buf()
+        self.buf.take()
     }
 }
 
@@ -69,7 +74,9 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Done<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Done")
             .field("op", &self.op)
-            .field("completion", &self.completion)
+            .field("cqe", &self.cqe)
+            .field("fd", &self.fd)
+            .field("buf", &self.buf)
             .finish()
     }
 }
@@ -135,7 +142,7 @@ impl<T: Operation, R> Submit<T, R> {
     pub fn canceller(&mut self) -> Canceller {
         let mut inner = self.driver.inner.borrow_mut();
         if self.key == NO_KEY {
-            self.key = inner.alloc(State::Unpushed { cancel: false }).0;
+            self.key = inner.alloc();
         }
         Canceller {
             driver: std::rc::Rc::downgrade(&self.driver.inner),
@@ -151,123 +158,135 @@ impl<T: Operation, R> Unpin for Submit<T, R> {}
 impl<T: Operation, R> Future for Submit<T, R> {
     type Output = R;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let this = &mut *self;
-        let mut out = Deferred::default();
-        let polled = {
-            let mut inner = this.driver.inner.borrow_mut();
-            poll_inner(
-                &mut inner,
-                &mut this.key,
-                &mut this.op,
-                this.timeout,
-                cx,
-                &mut out,
-            )
-        };
-        out.run();
-        match polled {
-            Poll::Ready(outcome) => Poll::Ready((this.finish)(outcome)),
-            Poll::Pending => Poll::Pending,
+        if this.op.is_some() {
+            this.push(cx)
+        } else {
+            this.take(cx)
         }
     }
 }
 
-/// `Submit::poll` on its fields, so that the driver's borrow and the
-/// future's own fields can be held at once.
-#[inline(always)]
-fn poll_inner<T: Operation>(
-    inner: &mut Inner,
-    key: &mut u32,
-    op_slot: &mut Option<T>,
-    timeout: Option<Duration>,
-    cx: &mut Context<'_>,
-    out: &mut Deferred,
-) -> Poll<Outcome<T>> {
-    if let Some(op) = op_slot.take() {
-        let cancel = if *key == NO_KEY {
-            *key = inner.alloc(State::Waiting(None)).0;
+impl<T: Operation, R> Submit<T, R> {
+    /// The first poll (or the next after a full queue): pushes the
+    /// operation. Ready only with a push error.
+    #[inline]
+    fn push(&mut self, cx: &mut Context<'_>) -> Poll<R> {
+        let mut inner = self.driver.inner.borrow_mut();
+        let Some(op) = self.op.take() else {
+            unreachable!("called with the operation")
+        };
+        let cancel = if self.key == NO_KEY {
+            self.key = inner.alloc();
             false
         } else {
             matches!(
-                inner.entries[*key as usize].state,
+                inner.entries[self.key as usize].state,
                 State::Unpushed { cancel: true }
             )
         };
-        match inner.push(*key, op, timeout, cx, out) {
+        let mut driving = None;
+        match inner.push(self.key, op, self.timeout, cx, &mut driving) {
             Ok(token) => {
+                let wake = inner.wake_for(cx);
                 put(
-                    &mut inner.entries[*key as usize].state,
-                    State::Waiting(Some(cx.waker().clone())),
+                    &mut inner.entries[self.key as usize].state,
+                    State::Waiting(wake),
                 );
                 if cancel {
-                    inner.cancel(token, out);
+                    driving = driving.or(inner.cancel(token));
                 }
-                return Poll::Pending;
+                drop(inner);
+                if let Some(w) = driving {
+                    w.wake();
+                }
+                Poll::Pending
             }
             Err(PushError::Full(op)) => {
-                *op_slot = Some(op);
-                return Poll::Pending;
+                self.op = Some(op);
+                drop(inner);
+                if let Some(w) = driving {
+                    w.wake();
+                }
+                Poll::Pending
             }
             Err(e) => {
-                let k = std::mem::replace(key, NO_KEY);
-                drop(inner.free(k));
-                return Poll::Ready(Err(e));
+                let k = std::mem::replace(&mut self.key, NO_KEY);
+                let old = inner.free(k);
+                drop(inner);
+                drop(old);
+                Poll::Ready((self.finish)(Err(e)))
             }
         }
     }
-    let e = &mut inner.entries[*key as usize];
-    match &mut e.state {
-        State::Waiting(w) => {
-            match w {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => {
-                    if let Some(old) = w.replace(cx.waker().clone()) {
-                        out.wake.push(old); // dropped after the borrow; a spurious wake is harmless
-                    }
-                }
-            }
-            Poll::Pending
-        }
-        State::Done(_) => {
-            let k = std::mem::replace(key, NO_KEY);
-            let State::Done(mut completion) = inner.free(k) else {
-                unreachable!("just matched")
-            };
-            match completion.take_op::<T>() {
-                Some(op) => Poll::Ready(Ok(Done { op, completion })),
-                None => {
+
+    /// A later poll: takes the final completion if it is there.
+    #[inline]
+    fn take(&mut self, cx: &mut Context<'_>) -> Poll<R> {
+        let mut inner = self.driver.inner.borrow_mut();
+        match &mut inner.entries[self.key as usize].state {
+            State::Done(c) => {
+                let Some(op) = c.take_op::<T>() else {
                     unreachable!("a final completion carries the operation it was pushed with")
-                }
+                };
+                let done = Done {
+                    op,
+                    cqe: *c.cqe(),
+                    fd: c.take_fd(),
+                    buf: c.take_buf(),
+                };
+                let k = std::mem::replace(&mut self.key, NO_KEY);
+                // What is left of the completion owns nothing: its
+                // operation, descriptor and buffer were just taken.
+                std::mem::forget(inner.free(k));
+                drop(inner);
+                Poll::Ready((self.finish)(Ok(done)))
             }
+            State::Waiting(_) => {
+                let old = inner.rewake(self.key, cx);
+                drop(inner);
+                drop(old);
+                Poll::Pending
+            }
+            _ => unreachable!("a pushed single-shot future is waiting or done"),
         }
-        _ => unreachable!("a pushed single-shot future is waiting or done"),
     }
 }
 
 impl<T: Operation, R> Drop for Submit<T, R> {
+    #[inline]
     fn drop(&mut self) {
-        if self.key == NO_KEY {
+        if self.key != NO_KEY {
+            self.abandon();
+        }
+    }
+}
+
+impl<T: Operation, R> Submit<T, R> {
+    /// Drops a future that holds a key: frees it, and cancels the
+    /// operation if it is in flight.
+    #[inline(never)]
+    fn abandon(&mut self) {
+        // A drop that re-enters a borrowed driver cannot happen through
+        // this module (nothing is dropped under the borrow); if a user
+        // manages it, the key stays allocated and its completion is
+        // dropped with the ring: a leak of one entry, not a fault.
+        let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
             return;
+        };
+        let token = inner.entries[self.key as usize].token;
+        let old = inner.free(self.key);
+        let mut driving = None;
+        if let (State::Waiting(_), Some(token)) = (&old, token) {
+            driving = inner.abandon(token);
         }
-        let mut out = Deferred::default();
-        let old;
-        {
-            // A drop that re-enters a borrowed driver cannot happen through
-            // this module (nothing is dropped under the borrow); if a user
-            // manages it, the key stays allocated and its completion is
-            // dropped with the ring: a leak of one entry, not a fault.
-            let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
-                return;
-            };
-            let token = inner.entries[self.key as usize].token;
-            old = inner.free(self.key);
-            if let (State::Waiting(_), Some(token)) = (&old, token) {
-                inner.abandon(token, &mut out);
-            }
-        }
+        drop(inner);
         drop(old);
-        out.run();
+        if let Some(w) = driving {
+            w.wake();
+        }
     }
 }
 
@@ -299,8 +318,7 @@ impl Canceller {
         let Some(inner) = self.driver.upgrade() else {
             return;
         };
-        let mut out = Deferred::default();
-        {
+        let wake = {
             let Ok(mut inner) = inner.try_borrow_mut() else {
                 return;
             };
@@ -312,12 +330,17 @@ impl Canceller {
             }
             let token = e.token;
             match (&mut e.state, token) {
-                (State::Unpushed { cancel }, _) => *cancel = true,
-                (State::Waiting(_), Some(t)) => inner.cancel(t, &mut out),
-                (State::Stream { ended: false, .. }, Some(t)) => inner.cancel(t, &mut out),
-                _ => {}
+                (State::Unpushed { cancel }, _) => {
+                    *cancel = true;
+                    None
+                }
+                (State::Waiting(_), Some(t)) => inner.cancel(t),
+                (State::Stream { ended: false, .. }, Some(t)) => inner.cancel(t),
+                _ => None,
             }
+        };
+        if let Some(w) = wake {
+            w.wake();
         }
-        out.run();
     }
 }
