@@ -11,11 +11,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ring_core::rt::{Runtime, Submit};
+use ring_core::rt::{Runtime, Submit, Unit};
 
 /// Awaits every future of a batch; counts the successful ones.
 struct JoinAll<'a> {
-    futs: &'a mut Vec<Submit<ring_core::owned::op::Nop, std::io::Result<()>>>,
+    futs: &'a mut Vec<Submit<ring_core::owned::op::Nop, Unit>>,
     ok: u32,
 }
 

@@ -33,7 +33,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use rustix::event::{eventfd, EventfdFlags};
 
 use super::driver::Driver;
-use super::submit::Submit;
+use super::submit::{Outcome, Submit};
 use crate::owned::{op::Read, SharedFd};
 
 /// The index of the outermost `block_on`'s own future in wake-ups; a
@@ -88,7 +88,7 @@ struct Task {
 }
 
 /// The read of the runtime's eventfd.
-type WakeupRead = Submit<Read<Vec<u8>>, ()>;
+type WakeupRead = Submit<Read<Vec<u8>>, fn(Outcome<Read<Vec<u8>>>)>;
 
 struct Exec {
     /// This runtime's name for the driver's fast path.

@@ -49,5 +49,6 @@ mod submit;
 
 pub use driver::{Driver, Pushed};
 pub use executor::{Handle, JoinHandle, Runtime};
+pub use ops::{NewFd, Slept, Transfer, Unit};
 pub use stream::{Multi, Next};
-pub use submit::{Canceller, Done, Outcome, Submit};
+pub use submit::{Canceller, Done, Finish, Outcome, Submit};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::driver::Driver;
 use super::stream::Multi;
-use super::submit::{Outcome, Submit};
+use super::submit::{Finish, Outcome, Submit};
 use crate::buf_ring::BufRing;
 use crate::owned::{
     op::Accept, op::Close, op::Connect, op::Nop, op::Open, op::Read, op::Recv, op::RecvMulti,
@@ -19,6 +19,7 @@ use crate::owned::{
 use crate::Errno;
 
 /// A transfer's outcome: bytes moved and the buffer back.
+#[inline(always)]
 fn transfer<T, B>(o: Outcome<T>, into_buf: fn(T) -> B) -> (io::Result<usize>, B) {
     match o {
         Ok(done) => {
@@ -33,24 +34,76 @@ fn transfer<T, B>(o: Outcome<T>, into_buf: fn(T) -> B) -> (io::Result<usize>, B)
     }
 }
 
-/// An outcome whose success is a new descriptor.
-fn new_fd<T>(o: Outcome<T>) -> io::Result<OwnedFd> {
-    let mut done = o?;
-    done.result()?;
-    done.take_fd()
-        .ok_or_else(|| io::Error::other("operation created no descriptor"))
+/// The map of [`Driver::read`], [`write`](Driver::write),
+/// [`recv`](Driver::recv) and [`send`](Driver::send): the byte count (or
+/// the error) and the whole buffer back.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Transfer;
+
+/// Implements [`Finish`] for [`Transfer`] on one buffer operation.
+macro_rules! transfer_finish {
+    ($($op:ident),*) => {$(
+        impl<B: IoBuf> Finish<$op<B>> for Transfer {
+            type Output = (io::Result<usize>, B);
+            #[inline]
+            fn finish(&self, o: Outcome<$op<B>>) -> Self::Output {
+                transfer(o, $op::into_buf)
+            }
+        }
+    )*};
+}
+transfer_finish!(Read, Write, Recv, Send);
+
+/// The map of [`Driver::accept`] and [`open`](Driver::open): the new
+/// descriptor, now the caller's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NewFd;
+
+impl<T> Finish<T> for NewFd {
+    type Output = io::Result<OwnedFd>;
+    #[inline]
+    fn finish(&self, o: Outcome<T>) -> io::Result<OwnedFd> {
+        let mut done = o?;
+        done.result()?;
+        done.take_fd()
+            .ok_or_else(|| io::Error::other("operation created no descriptor"))
+    }
 }
 
-/// An outcome with nothing but success.
-fn unit<T>(o: Outcome<T>) -> io::Result<()> {
-    o?.result()?;
-    Ok(())
+/// The map of [`Driver::nop`], [`connect`](Driver::connect) and
+/// [`close`](Driver::close): success or the error.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unit;
+
+impl<T> Finish<T> for Unit {
+    type Output = io::Result<()>;
+    #[inline]
+    fn finish(&self, o: Outcome<T>) -> io::Result<()> {
+        o?.result()?;
+        Ok(())
+    }
+}
+
+/// The map of [`Driver::sleep`]: the timeout's expiry (`ETIME`) is
+/// success.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Slept;
+
+impl Finish<Timeout> for Slept {
+    type Output = io::Result<()>;
+    #[inline]
+    fn finish(&self, o: Outcome<Timeout>) -> io::Result<()> {
+        match o?.result() {
+            Ok(_) | Err(Errno::TIME) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 impl Driver {
     /// Awaits a NOP.
-    pub fn nop(&self) -> Submit<Nop, io::Result<()>> {
-        self.submit_map(Nop, unit)
+    pub fn nop(&self) -> Submit<Nop, Unit> {
+        self.submit_with(Nop, Unit)
     }
 
     /// Reads into `buf` (a buffer, or a [`Slice`] of one) from `fd` at
@@ -61,10 +114,8 @@ impl Driver {
         fd: impl Into<Target>,
         buf: impl Into<Slice<B>>,
         offset: u64,
-    ) -> Submit<Read<B>, (io::Result<usize>, B)> {
-        self.submit_map(Read::new(fd, buf).at(offset), |o| {
-            transfer(o, Read::into_buf)
-        })
+    ) -> Submit<Read<B>, Transfer> {
+        self.submit_with(Read::new(fd, buf).at(offset), Transfer)
     }
 
     /// Reads into `buf` from `fd` at its current position (pipes, sockets,
@@ -73,7 +124,7 @@ impl Driver {
         &self,
         fd: impl Into<Target>,
         buf: impl Into<Slice<B>>,
-    ) -> Submit<Read<B>, (io::Result<usize>, B)> {
+    ) -> Submit<Read<B>, Transfer> {
         self.read_at(fd, buf, u64::MAX)
     }
 
@@ -85,10 +136,8 @@ impl Driver {
         fd: impl Into<Target>,
         buf: impl Into<Slice<B>>,
         offset: u64,
-    ) -> Submit<Write<B>, (io::Result<usize>, B)> {
-        self.submit_map(Write::new(fd, buf).at(offset), |o| {
-            transfer(o, Write::into_buf)
-        })
+    ) -> Submit<Write<B>, Transfer> {
+        self.submit_with(Write::new(fd, buf).at(offset), Transfer)
     }
 
     /// Writes `buf` to `fd` at its current position.
@@ -96,7 +145,7 @@ impl Driver {
         &self,
         fd: impl Into<Target>,
         buf: impl Into<Slice<B>>,
-    ) -> Submit<Write<B>, (io::Result<usize>, B)> {
+    ) -> Submit<Write<B>, Transfer> {
         self.write_at(fd, buf, u64::MAX)
     }
 
@@ -106,8 +155,8 @@ impl Driver {
         &self,
         fd: impl Into<Target>,
         buf: impl Into<Slice<B>>,
-    ) -> Submit<Recv<B>, (io::Result<usize>, B)> {
-        self.submit_map(Recv::new(fd, buf), |o| transfer(o, Recv::into_buf))
+    ) -> Submit<Recv<B>, Transfer> {
+        self.submit_with(Recv::new(fd, buf), Transfer)
     }
 
     /// Sends `buf` (a buffer, or a [`Slice`] of one: `buf.slice(..n)`
@@ -117,13 +166,13 @@ impl Driver {
         &self,
         fd: impl Into<Target>,
         buf: impl Into<Slice<B>>,
-    ) -> Submit<Send<B>, (io::Result<usize>, B)> {
-        self.submit_map(Send::new(fd, buf), |o| transfer(o, Send::into_buf))
+    ) -> Submit<Send<B>, Transfer> {
+        self.submit_with(Send::new(fd, buf), Transfer)
     }
 
     /// Accepts one connection on listener `fd`.
-    pub fn accept(&self, fd: impl Into<Target>) -> Submit<Accept, io::Result<OwnedFd>> {
-        self.submit_map(Accept::new(fd), new_fd)
+    pub fn accept(&self, fd: impl Into<Target>) -> Submit<Accept, NewFd> {
+        self.submit_with(Accept::new(fd), NewFd)
     }
 
     /// Connects socket `fd` to `addr`.
@@ -131,27 +180,24 @@ impl Driver {
         &self,
         fd: impl Into<Target>,
         addr: std::net::SocketAddr,
-    ) -> Submit<Connect, io::Result<()>> {
-        self.submit_map(Connect::new(fd, addr), unit)
+    ) -> Submit<Connect, Unit> {
+        self.submit_with(Connect::new(fd, addr), Unit)
     }
 
     /// Opens a file (see [`Open`]); the new descriptor is the
     /// caller's.
-    pub fn open(&self, open: Open) -> Submit<Open, io::Result<OwnedFd>> {
-        self.submit_map(open, new_fd)
+    pub fn open(&self, open: Open) -> Submit<Open, NewFd> {
+        self.submit_with(open, NewFd)
     }
 
     /// Closes a descriptor.
-    pub fn close(&self, fd: OwnedFd) -> Submit<Close, io::Result<()>> {
-        self.submit_map(Close::new(fd), unit)
+    pub fn close(&self, fd: OwnedFd) -> Submit<Close, Unit> {
+        self.submit_with(Close::new(fd), Unit)
     }
 
     /// Sleeps for `after` (an io_uring timeout).
-    pub fn sleep(&self, after: Duration) -> Submit<Timeout, io::Result<()>> {
-        self.submit_map(Timeout::new(after), |o| match o?.result() {
-            Ok(_) | Err(Errno::TIME) => Ok(()),
-            Err(e) => Err(e.into()),
-        })
+    pub fn sleep(&self, after: Duration) -> Submit<Timeout, Slept> {
+        self.submit_with(Timeout::new(after), Slept)
     }
 
     /// Accepts connections on listener `fd` (multishot): one accepted

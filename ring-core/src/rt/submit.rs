@@ -81,20 +81,40 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Done<T> {
     }
 }
 
+/// How a [`Submit`] turns its operation's outcome into what it resolves
+/// to. A function pointer is one ([`Driver::submit_map`]); the helpers'
+/// maps ([`Unit`](super::Unit), [`Transfer`](super::Transfer), ...) are
+/// zero-sized types, so the map is inlined into the future's poll rather
+/// than called through a pointer with the outcome copied out.
+pub trait Finish<T> {
+    /// What the future resolves to.
+    type Output;
+    /// Maps the outcome.
+    fn finish(&self, outcome: Outcome<T>) -> Self::Output;
+}
+
+impl<T, R> Finish<T> for fn(Outcome<T>) -> R {
+    type Output = R;
+    #[inline]
+    fn finish(&self, outcome: Outcome<T>) -> R {
+        self(outcome)
+    }
+}
+
 /// The future of one operation, from [`Driver::submit`] or a helper such
 /// as [`Driver::read`]. It pushes the operation at its first poll and
-/// resolves with its final completion, mapped by the helper (`R`).
+/// resolves with its final completion, mapped by `F` ([`Finish`]).
 ///
 /// Dropping it before then cancels the operation, which stays with the
 /// ring until the kernel is done with it; its completion is then dropped
 /// (a descriptor it created is closed, a buffer it picked is given back).
 #[must_use = "futures do nothing unless polled"]
-pub struct Submit<T: Operation, R = Outcome<T>> {
+pub struct Submit<T: Operation, F: Finish<T> = fn(Outcome<T>) -> Outcome<T>> {
     driver: Driver,
     key: u32,
     op: Option<T>,
     timeout: Option<Duration>,
-    finish: fn(Outcome<T>) -> R,
+    finish: F,
 }
 
 impl Driver {
@@ -115,9 +135,18 @@ impl Driver {
         self.submit_map(op, |o| o)
     }
 
-    /// As [`submit`](Self::submit), with the outcome mapped by `finish`
-    /// (how the helpers give `(result, buffer)` pairs).
-    pub fn submit_map<T: Operation, R>(&self, op: T, finish: fn(Outcome<T>) -> R) -> Submit<T, R> {
+    /// As [`submit`](Self::submit), with the outcome mapped by `finish`.
+    pub fn submit_map<T: Operation, R>(
+        &self,
+        op: T,
+        finish: fn(Outcome<T>) -> R,
+    ) -> Submit<T, fn(Outcome<T>) -> R> {
+        self.submit_with(op, finish)
+    }
+
+    /// As [`submit`](Self::submit), with the outcome mapped by any
+    /// [`Finish`] (how the helpers give `(result, buffer)` pairs).
+    pub fn submit_with<T: Operation, F: Finish<T>>(&self, op: T, finish: F) -> Submit<T, F> {
         Submit {
             driver: self.clone(),
             key: NO_KEY,
@@ -128,7 +157,7 @@ impl Driver {
     }
 }
 
-impl<T: Operation, R> Submit<T, R> {
+impl<T: Operation, F: Finish<T>> Submit<T, F> {
     /// Cancels the operation if it has not completed `after` its push (a
     /// linked timeout, `IORING_OP_LINK_TIMEOUT`): it then completes with
     /// `ECANCELED` (or with what it did so far). Set before the first poll;
@@ -153,13 +182,13 @@ impl<T: Operation, R> Submit<T, R> {
     }
 }
 
-impl<T: Operation, R> Unpin for Submit<T, R> {}
+impl<T: Operation, F: Finish<T>> Unpin for Submit<T, F> {}
 
-impl<T: Operation, R> Future for Submit<T, R> {
-    type Output = R;
+impl<T: Operation, F: Finish<T>> Future for Submit<T, F> {
+    type Output = F::Output;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
         if this.op.is_some() {
             this.push(cx)
@@ -169,11 +198,11 @@ impl<T: Operation, R> Future for Submit<T, R> {
     }
 }
 
-impl<T: Operation, R> Submit<T, R> {
+impl<T: Operation, F: Finish<T>> Submit<T, F> {
     /// The first poll (or the next after a full queue): pushes the
     /// operation. Ready only with a push error.
     #[inline]
-    fn push(&mut self, cx: &mut Context<'_>) -> Poll<R> {
+    fn push(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut inner = self.driver.inner.borrow_mut();
         let Some(op) = self.op.take() else {
             unreachable!("called with the operation")
@@ -217,14 +246,14 @@ impl<T: Operation, R> Submit<T, R> {
                 let old = inner.free(k);
                 drop(inner);
                 drop(old);
-                Poll::Ready((self.finish)(Err(e)))
+                Poll::Ready(self.finish.finish(Err(e)))
             }
         }
     }
 
     /// A later poll: takes the final completion if it is there.
     #[inline]
-    fn take(&mut self, cx: &mut Context<'_>) -> Poll<R> {
+    fn take(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut inner = self.driver.inner.borrow_mut();
         match &mut inner.entries[self.key as usize].state {
             State::Done(c) => {
@@ -242,7 +271,7 @@ impl<T: Operation, R> Submit<T, R> {
                 // operation, descriptor and buffer were just taken.
                 std::mem::forget(inner.free(k));
                 drop(inner);
-                Poll::Ready((self.finish)(Ok(done)))
+                Poll::Ready(self.finish.finish(Ok(done)))
             }
             State::Waiting(_) => {
                 let old = inner.rewake(self.key, cx);
@@ -255,7 +284,7 @@ impl<T: Operation, R> Submit<T, R> {
     }
 }
 
-impl<T: Operation, R> Drop for Submit<T, R> {
+impl<T: Operation, F: Finish<T>> Drop for Submit<T, F> {
     #[inline]
     fn drop(&mut self) {
         if self.key != NO_KEY {
@@ -264,7 +293,7 @@ impl<T: Operation, R> Drop for Submit<T, R> {
     }
 }
 
-impl<T: Operation, R> Submit<T, R> {
+impl<T: Operation, F: Finish<T>> Submit<T, F> {
     /// Drops a future that holds a key: frees it, and cancels the
     /// operation if it is in flight.
     #[inline(never)]
@@ -290,7 +319,7 @@ impl<T: Operation, R> Submit<T, R> {
     }
 }
 
-impl<T: Operation + std::fmt::Debug, R> std::fmt::Debug for Submit<T, R> {
+impl<T: Operation + std::fmt::Debug, F: Finish<T>> std::fmt::Debug for Submit<T, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Submit")
             .field("op", &self.op)
