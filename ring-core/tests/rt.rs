@@ -808,3 +808,65 @@ fn a_future_handed_to_another_task_wakes_that_task() {
     });
     assert_eq!(n, 5);
 }
+
+/// Wakes from another thread racing the runtime as it runs, turns and
+/// parks, many times: none is lost (the runtime skips the shared queue's
+/// lock when no waker queued anything, and must still see every wake).
+/// The future is ready only after each of the other thread's steps was
+/// seen, and each step waits for the runtime to have polled since.
+#[test]
+fn many_wakes_from_another_thread_all_arrive() {
+    use std::sync::{Arc, Mutex};
+    const STEPS: u32 = 2000;
+    /// (steps the thread made, steps the future saw, the future's waker)
+    type State = Arc<Mutex<(u32, u32, Option<Waker>)>>;
+    struct Steps(State);
+    impl Future for Steps {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            let mut s = self.0.lock().unwrap();
+            s.1 = s.0;
+            if s.1 == STEPS {
+                return Poll::Ready(s.1);
+            }
+            s.2 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+    let seen = within_10s(|| {
+        let state: State = Arc::default();
+        let remote = state.clone();
+        let t = std::thread::spawn(move || {
+            for step in 1..=STEPS {
+                // Wait until the future saw the last step (and left its
+                // waker), then make the next and wake it.
+                let waker = loop {
+                    let mut s = remote.lock().unwrap();
+                    if s.1 == step - 1 {
+                        if let Some(w) = s.2.take() {
+                            s.0 = step;
+                            break w;
+                        }
+                    }
+                    drop(s);
+                    std::thread::yield_now();
+                };
+                waker.wake();
+            }
+        });
+        let rt = Runtime::new(8).unwrap();
+        let d = rt.driver().clone();
+        // A task that keeps the ring busy, so the runtime alternates
+        // between turning and parking while the wakes come in.
+        let busy = rt.spawn_local(async move {
+            for _ in 0..STEPS {
+                d.nop().await.unwrap();
+            }
+        });
+        let seen = rt.block_on(Steps(state));
+        rt.block_on(busy);
+        t.join().unwrap();
+        seen
+    });
+    assert_eq!(seen, STEPS);
+}

@@ -78,10 +78,38 @@ pub(super) enum Wake {
 pub(super) struct Local {
     /// The attached runtime's id.
     owner: Option<usize>,
-    /// The task that runtime is polling, and that task's waker.
-    current: Option<(usize, Waker)>,
+    /// The task that runtime is polling, with its waker's identity.
+    current: Option<Current>,
     /// Tasks woken by completions, for the attached runtime to run.
     woken: Vec<usize>,
+}
+
+/// A task being polled, and who its waker is: the waker's data and
+/// vtable pointers, which [`Waker::will_wake`] compares. Not a clone: the
+/// runtime sets it only around a poll with that waker, which the runtime
+/// holds for the whole poll, so the pointers name a live waker (no other
+/// can take its address meanwhile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Current {
+    task: usize,
+    data: *const (),
+    vtable: *const std::task::RawWakerVTable,
+}
+
+impl Current {
+    pub(super) fn new(task: usize, waker: &Waker) -> Self {
+        Current {
+            task,
+            data: waker.data(),
+            vtable: waker.vtable(),
+        }
+    }
+
+    /// Whether `waker` is this task's waker (as [`Waker::will_wake`]).
+    #[inline]
+    fn is(&self, waker: &Waker) -> bool {
+        std::ptr::eq(waker.data(), self.data) && std::ptr::eq(waker.vtable(), self.vtable)
+    }
 }
 
 pub(super) struct Entry {
@@ -234,7 +262,15 @@ impl Driver {
         out.run();
         // Give the (now empty) vectors back for their capacity.
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            inner.scratch = out;
+            let left = std::mem::replace(&mut inner.scratch, out);
+            drop(inner);
+            if left.wake.capacity() == 0 && left.drop.capacity() == 0 {
+                // The empty default `take` left: it owns nothing, and its
+                // drop glue is an out-of-line call per turn.
+                std::mem::forget(left);
+            } else {
+                drop(left); // a nested turn's, put back meanwhile
+            }
         }
         n
     }
@@ -266,21 +302,20 @@ impl Driver {
         drop(old);
     }
 
-    /// Sets the task the runtime `id` is polling (with its waker), or none,
-    /// if that runtime is attached; returns the previous one, to be
-    /// restored after the poll (and dropped after the borrow).
+    /// Sets the task the runtime `id` is polling, or none, if that runtime
+    /// is attached; returns the previous one, to be restored after the
+    /// poll, or `Err` if it set nothing (not attached: then no fast path,
+    /// and the waker path is correct).
     pub(super) fn set_current(
         &self,
         id: usize,
-        current: Option<(usize, Waker)>,
-    ) -> Option<(usize, Waker)> {
+        current: Option<Current>,
+    ) -> Result<Option<Current>, ()> {
         match self.inner.try_borrow_mut() {
             Ok(mut inner) if inner.local.owner == Some(id) => {
-                std::mem::replace(&mut inner.local.current, current)
+                Ok(std::mem::replace(&mut inner.local.current, current))
             }
-            // Not attached, or borrowed (only by a poll that panicked
-            // through it): then no fast path; the waker path is correct.
-            _ => None,
+            _ => Err(()),
         }
     }
 
@@ -371,7 +406,7 @@ impl Inner {
     #[inline]
     pub(super) fn wake_for(&self, cx: &Context<'_>) -> Wake {
         match &self.local.current {
-            Some((task, w)) if w.will_wake(cx.waker()) => Wake::Task(*task),
+            Some(c) if c.is(cx.waker()) => Wake::Task(c.task),
             _ => Wake::Waker(cx.waker().clone()),
         }
     }
@@ -382,7 +417,7 @@ impl Inner {
         match wake {
             Wake::None => false,
             Wake::Task(t) => {
-                matches!(&self.local.current, Some((c, w)) if c == t && w.will_wake(cx.waker()))
+                matches!(&self.local.current, Some(c) if c.task == *t && c.is(cx.waker()))
             }
             Wake::Waker(w) => w.will_wake(cx.waker()),
         }

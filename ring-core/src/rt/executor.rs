@@ -32,7 +32,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use rustix::event::{eventfd, EventfdFlags};
 
-use super::driver::Driver;
+use super::driver::{Current, Driver};
 use super::submit::{Outcome, Submit};
 use crate::owned::{op::Read, SharedFd};
 
@@ -47,6 +47,11 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 /// What wakers share with the runtime.
 struct Shared {
     queue: Mutex<Vec<usize>>,
+    /// Set (under the lock) when `queue` gets an index, cleared when the
+    /// runtime takes them: lets it skip the lock when nothing was woken
+    /// through a waker. A stale `false` only delays an index to the next
+    /// look: before it sleeps, the runtime looks under the lock.
+    queued_any: AtomicBool,
     /// Set while the runtime waits in the ring.
     parked: AtomicBool,
     /// Written to wake the runtime from another thread.
@@ -69,11 +74,12 @@ impl Wake for TaskWake {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(self.index);
+        {
+            let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.push(self.index);
+            // Release: pairs with the runtime's Acquire swap in `take_ready`.
+            self.shared.queued_any.store(true, Ordering::Release);
+        }
         // SeqCst, paired with the runtime's SeqCst store of `parked` and its
         // re-check of the queue: either it sees our push or we see it parked.
         if self.shared.parked.load(Ordering::SeqCst) {
@@ -154,6 +160,7 @@ impl Runtime {
                 free: RefCell::new(Vec::new()),
                 shared: Arc::new(Shared {
                     queue: Mutex::new(Vec::new()),
+                    queued_any: AtomicBool::new(false),
                     parked: AtomicBool::new(false),
                     eventfd: fd,
                 }),
@@ -255,7 +262,7 @@ impl Runtime {
         impl Drop for Depth<'_> {
             fn drop(&mut self) {
                 let exec = &self.rt.exec;
-                self.rt.lock_queue().append(&mut self.ready);
+                self.rt.requeue(&mut self.ready);
                 let outermost = match exec.mains.try_borrow_mut() {
                     Ok(mut mains) => {
                         mains.pop();
@@ -295,7 +302,7 @@ impl Runtime {
                 self.run_task(index);
             }
             let runnable = main.queued.load(Ordering::Acquire)
-                || !self.lock_queue().is_empty()
+                || self.exec.shared.queued_any.load(Ordering::Acquire)
                 || self.driver.has_woken();
             if runnable {
                 let _ = self.driver.turn();
@@ -312,7 +319,9 @@ impl Runtime {
     /// through their wakers (the shared queue) and those the driver woke
     /// by index; a `block_on` future is flagged, not listed.
     fn take_ready(&self, ready: &mut Vec<usize>) {
-        ready.append(&mut self.lock_queue());
+        if self.exec.shared.queued_any.swap(false, Ordering::Acquire) {
+            ready.append(&mut self.lock_queue());
+        }
         let mut woken = self.exec.woken.borrow_mut();
         self.driver.take_woken(&mut woken);
         if woken.is_empty() {
@@ -334,6 +343,16 @@ impl Runtime {
         }
     }
 
+    /// Puts woken tasks back in the shared queue (they stay `queued`).
+    fn requeue(&self, indices: &mut Vec<usize>) {
+        if indices.is_empty() {
+            return;
+        }
+        let mut queue = self.lock_queue();
+        queue.append(indices);
+        self.exec.shared.queued_any.store(true, Ordering::Release);
+    }
+
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<usize>> {
         self.exec
             .shared
@@ -352,20 +371,18 @@ impl Runtime {
     ) -> R {
         struct Restore<'a> {
             rt: &'a Runtime,
-            prev: Option<(usize, Waker)>,
+            prev: Result<Option<Current>, ()>,
         }
         impl Drop for Restore<'_> {
             fn drop(&mut self) {
-                let now = self
-                    .rt
-                    .driver
-                    .set_current(self.rt.exec.id, self.prev.take());
-                drop(now);
+                if let Ok(prev) = self.prev {
+                    let _ = self.rt.driver.set_current(self.rt.exec.id, prev);
+                }
             }
         }
         let prev = self
             .driver
-            .set_current(self.exec.id, Some((index, waker.clone())));
+            .set_current(self.exec.id, Some(Current::new(index, waker)));
         let _restore = Restore { rt: self, prev };
         poll(&mut Context::from_waker(waker))
     }
@@ -412,7 +429,7 @@ impl Runtime {
         if let Some(at) = stranded.iter().position(|&i| i == index) {
             stranded.swap_remove(at);
             if !done {
-                self.lock_queue().push(index);
+                self.requeue(&mut vec![index]);
             }
         }
     }
