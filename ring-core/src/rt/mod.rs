@@ -19,7 +19,9 @@
 //! - A future ([`Submit`]) pushes its operation at its first poll and
 //!   resolves at the operation's final completion. The driver keeps, per
 //!   operation in flight, the key of the future waiting for it; the
-//!   future's waker lives in that key (no table for the user to keep).
+//!   future's waker lives in that key (no table for the user to keep); a
+//!   future of a [`Runtime`] task polled with that task's own waker keeps
+//!   the task's index instead, and its completion queues the task.
 //! - Dropping a future before its completion pushes a cancel and leaves the
 //!   operation with the ring until the kernel is done with it; its
 //!   completion is then dropped at the driver's next turn, closing a
