@@ -45,7 +45,7 @@ macro_rules! transfer_finish {
     ($($op:ident),*) => {$(
         impl<B: IoBuf> Finish<$op<B>> for Transfer {
             type Output = (io::Result<usize>, B);
-            #[inline]
+            #[inline(always)]
             fn finish(&self, o: Outcome<$op<B>>) -> Self::Output {
                 transfer(o, $op::into_buf)
             }
@@ -61,7 +61,7 @@ pub struct NewFd;
 
 impl<T> Finish<T> for NewFd {
     type Output = io::Result<OwnedFd>;
-    #[inline]
+    #[inline(always)]
     fn finish(&self, o: Outcome<T>) -> io::Result<OwnedFd> {
         let mut done = o?;
         done.result()?;
@@ -77,7 +77,7 @@ pub struct Unit;
 
 impl<T> Finish<T> for Unit {
     type Output = io::Result<()>;
-    #[inline]
+    #[inline(always)]
     fn finish(&self, o: Outcome<T>) -> io::Result<()> {
         o?.result()?;
         Ok(())
@@ -91,7 +91,7 @@ pub struct Slept;
 
 impl Finish<Timeout> for Slept {
     type Output = io::Result<()>;
-    #[inline]
+    #[inline(always)]
     fn finish(&self, o: Outcome<Timeout>) -> io::Result<()> {
         match o?.result() {
             Ok(_) | Err(Errno::TIME) => Ok(()),
