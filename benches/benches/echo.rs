@@ -23,7 +23,7 @@
 //! pinning, with a note, without taskset). A server that answers
 //! wrong bytes, closes a connection or stalls for 5 s fails the run (exit
 //! status 1); if the peer workspace does not build, its rows are skipped
-//! with a note.
+//! with a note. `ECHO_ONLY=ring-core,monoio` runs only the rows named.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -61,6 +61,10 @@ struct Sample {
 fn main() {
     let secs: f64 = env_or("ECHO_SECS", 5.0);
     let rounds: usize = env_or("ECHO_ROUNDS", 3);
+    // `ECHO_ONLY=name,name`: only these rows (names as in the table).
+    let only: Option<Vec<String>> = std::env::var("ECHO_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|n| n.trim().to_string()).collect());
     let peers = build_async_peers();
     // After the build, which should use every CPU.
     let pin = pin_client(&std::env::var("ECHO_PIN").unwrap_or_else(|_| "0,1".into()));
@@ -109,6 +113,9 @@ fn main() {
             let Some(program) = &servers[i].program else {
                 continue;
             };
+            if !only.as_ref().is_none_or(|o| o.iter().any(|n| n == servers[i].name)) {
+                continue;
+            }
             match run(program, &servers[i].args, pin.as_deref(), secs) {
                 Ok(s) => {
                     println!(
@@ -132,6 +139,9 @@ fn main() {
     println!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (server, runs) in servers.iter().zip(&samples) {
+        if !only.as_ref().is_none_or(|o| o.iter().any(|n| n == server.name)) {
+            continue;
+        }
         if server.program.is_none() {
             println!(
                 "| {} | skipped: benches/async-peers did not build | | | | | |",
