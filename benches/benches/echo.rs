@@ -23,7 +23,9 @@
 //! pinning, with a note, without taskset). A server that answers
 //! wrong bytes, closes a connection or stalls for 5 s fails the run (exit
 //! status 1); if the peer workspace does not build, its rows are skipped
-//! with a note. `ECHO_ONLY=ring-core,monoio` runs only the rows named.
+//! with a note. `ECHO_ONLY=ring-core,monoio` runs only the rows named;
+//! `ECHO_PEER=path` runs another build of `echo_peer` for the ring-core
+//! and tokio rows.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -68,7 +70,9 @@ fn main() {
     let peers = build_async_peers();
     // After the build, which should use every CPU.
     let pin = pin_client(&std::env::var("ECHO_PIN").unwrap_or_else(|_| "0,1".into()));
-    let echo_peer = PathBuf::from(env!("CARGO_BIN_EXE_echo_peer"));
+    // `ECHO_PEER=path`: another build of echo_peer (to compare two builds).
+    let echo_peer = std::env::var_os("ECHO_PEER")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_echo_peer")), PathBuf::from);
     let servers = [
         Server {
             name: "ring-core",
