@@ -540,8 +540,10 @@ impl Inner {
             Some(_) if self.pending == 0 => self.ring.submit().map(drop),
             Some(None) => self.ring.submit_and_wait(1).map(drop),
             Some(Some(t)) => self.ring.submit_and_wait_timeout(1, t).map(drop),
-            None if self.unsubmitted => self.ring.submit().map(drop),
-            None => Ok(()),
+            // Makes no syscall unless something is queued or the ring's
+            // flags say completions wait to be posted (a `defer_taskrun`
+            // ring's task work, an overflow).
+            None => self.ring.submit().map(drop),
         };
         match entered {
             Ok(()) | Err(SubmitError::TimedOut) => self.unsubmitted = false,

@@ -138,9 +138,19 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime on a new ring with `entries` submission slots.
+    /// A runtime on a new ring with `entries` submission slots. The ring
+    /// is set up for one thread that waits in it: `single_issuer`,
+    /// `defer_taskrun` (completions are posted when the runtime enters to
+    /// wait, in one batch, not by interrupting the thread) and
+    /// `taskrun_flag` (so a turn that does not wait still sees them).
+    /// [`with_driver`](Self::with_driver) takes a driver on any ring.
     pub fn new(entries: u32) -> io::Result<Self> {
-        Self::with_driver(Driver::new(entries)?)
+        let raw = crate::IoUring::builder()
+            .single_issuer()
+            .defer_taskrun()
+            .taskrun_flag()
+            .build(entries)?;
+        Self::with_driver(Driver::from_ring(crate::owned::Ring::from_ring(raw)))
     }
 
     /// A runtime around an existing driver.
