@@ -71,8 +71,10 @@ fn main() {
     // After the build, which should use every CPU.
     let pin = pin_client(&std::env::var("ECHO_PIN").unwrap_or_else(|_| "0,1".into()));
     // `ECHO_PEER=path`: another build of echo_peer (to compare two builds).
-    let echo_peer = std::env::var_os("ECHO_PEER")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_echo_peer")), PathBuf::from);
+    let echo_peer = std::env::var_os("ECHO_PEER").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_echo_peer")),
+        PathBuf::from,
+    );
     let servers = [
         Server {
             name: "ring-core",
@@ -117,7 +119,10 @@ fn main() {
             let Some(program) = &servers[i].program else {
                 continue;
             };
-            if !only.as_ref().is_none_or(|o| o.iter().any(|n| n == servers[i].name)) {
+            if !only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|n| n == servers[i].name))
+            {
                 continue;
             }
             match run(program, &servers[i].args, pin.as_deref(), secs) {
@@ -143,7 +148,10 @@ fn main() {
     println!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (server, runs) in servers.iter().zip(&samples) {
-        if !only.as_ref().is_none_or(|o| o.iter().any(|n| n == server.name)) {
+        if !only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|n| n == server.name))
+        {
             continue;
         }
         if server.program.is_none() {
