@@ -33,6 +33,9 @@ use crate::{Errno, Error, SubmitError};
 /// The route of a completion nobody waits for.
 pub(super) const IGNORE: u32 = u32::MAX;
 
+/// A completion of the driver's ring.
+pub(super) type Comp = Completion;
+
 /// A key's place in the free list when it is the last.
 const NO_KEY: u32 = u32::MAX;
 

@@ -19,7 +19,7 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{put, Driver, Inner, State};
+use super::driver::{put, Comp, Driver, Inner, State};
 use crate::owned::{Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
@@ -33,22 +33,23 @@ pub type Outcome<T> = Result<Done<T>, PushError<T>>;
 /// An operation's final completion, with the operation handed back.
 pub struct Done<T> {
     op: T,
-    cqe: cqueue::Entry,
-    /// The descriptor the operation created, closed on drop if not taken.
-    fd: Option<OwnedFd>,
-    /// The buffer a buffer-select receive picked, given back on drop if
-    /// not taken.
-    buf: Option<OwnedBuf>,
+    /// The completion the operation was taken from: it still holds the
+    /// descriptor the operation created (closed on drop if not taken) and
+    /// the buffer a buffer-select receive picked (given back on drop if
+    /// not taken). Kept whole rather than taken apart: a NOP's `Done` is
+    /// then moved, not rebuilt field by field (callgrind, rt_nop).
+    c: Comp,
 }
 
 impl<T> Done<T> {
     /// The result.
+    #[inline]
     pub fn result(&self) -> Result<u32, Errno> {
-        self.cqe.result()
+        self.c.result()
     }
     /// The raw completion entry.
     pub fn cqe(&self) -> &cqueue::Entry {
-        &self.cqe
+        self.c.cqe()
     }
     /// The operation.
     pub fn op(&self) -> &T {
@@ -61,12 +62,12 @@ impl<T> Done<T> {
     /// The descriptor the operation created (accept, open); closed on drop
     /// if not taken.
     pub fn take_fd(&mut self) -> Option<OwnedFd> {
-        self.fd.take()
+        self.c.take_fd()
     }
     /// The buffer a buffer-select receive picked; given back on drop if
     /// not taken.
     pub fn take_buf(&mut self) -> Option<OwnedBuf> {
-        self.buf.take()
+        self.c.take_buf()
     }
 }
 
@@ -74,10 +75,8 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Done<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Done")
             .field("op", &self.op)
-            .field("cqe", &self.cqe)
-            .field("fd", &self.fd)
-            .field("buf", &self.buf)
-            .finish()
+            .field("cqe", self.c.cqe())
+            .finish_non_exhaustive()
     }
 }
 
@@ -256,22 +255,16 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
     fn take(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut inner = self.driver.inner.borrow_mut();
         match &mut inner.entries[self.key as usize].state {
-            State::Done(c) => {
+            State::Done(_) => {
+                let k = std::mem::replace(&mut self.key, NO_KEY);
+                let State::Done(mut c) = inner.free(k) else {
+                    unreachable!("matched just above")
+                };
+                drop(inner);
                 let Some(op) = c.take_op::<T>() else {
                     unreachable!("a final completion carries the operation it was pushed with")
                 };
-                let done = Done {
-                    op,
-                    cqe: *c.cqe(),
-                    fd: c.take_fd(),
-                    buf: c.take_buf(),
-                };
-                let k = std::mem::replace(&mut self.key, NO_KEY);
-                // What is left of the completion owns nothing: its
-                // operation, descriptor and buffer were just taken.
-                std::mem::forget(inner.free(k));
-                drop(inner);
-                Poll::Ready(self.finish.finish(Ok(done)))
+                Poll::Ready(self.finish.finish(Ok(Done { op, c })))
             }
             State::Waiting(_) => {
                 let old = inner.rewake(self.key, cx);
