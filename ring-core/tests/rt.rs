@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
-use ring_core::owned::{op::Nop, op::Open, SharedFd};
+use ring_core::owned::{op::Nop, op::Open, op::PollAdd, SharedFd};
 use ring_core::rt::{Driver, Runtime};
 use ring_core::Errno;
 
@@ -462,6 +462,61 @@ impl Rng {
 /// closed (every client sees end of file), no descriptor of the opened file
 /// is left, and nothing hung. Under ASan (CI) it also shows nothing was
 /// freed while the kernel could still write it.
+/// A future dropped with its operation in flight gives up its key, but
+/// the operation's completions keep coming (here the timeout's
+/// `ECANCELED`). The next future must not get that key while they can
+/// still come, or it resolves with the dropped one's result.
+#[test]
+fn a_dropped_futures_completion_never_reaches_the_next_future() {
+    let driver = Driver::new(8).unwrap();
+    let mut slow = driver.sleep(Duration::from_secs(3600));
+    assert!(poll_once(&mut slow).is_pending());
+    driver.turn().unwrap();
+    drop(slow);
+    let mut quick = driver.sleep(Duration::from_millis(1));
+    assert!(poll_once(&mut quick).is_pending());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let res = loop {
+        assert!(Instant::now() < deadline, "the quick sleep never ended");
+        driver.park(Some(Duration::from_millis(50))).unwrap();
+        if let Poll::Ready(r) = poll_once(&mut quick) {
+            break r;
+        }
+    };
+    assert!(
+        res.is_ok(),
+        "the quick sleep resolved with {res:?} (the dropped sleep's ECANCELED)"
+    );
+    settle(&driver);
+}
+
+/// As above for streams: the completions a dropped repeating timeout
+/// still makes (its last expiries, its final `ECANCELED`) must not come
+/// out of the next stream.
+#[test]
+fn a_dropped_streams_completions_never_reach_the_next_stream() {
+    let driver = Driver::new(8).unwrap();
+    let mut ticks = driver.ticks(Duration::from_millis(1), 0);
+    assert!(poll_once(&mut ticks.next()).is_pending());
+    driver.turn().unwrap();
+    drop(ticks);
+    let (r, _w) = common::pipe();
+    let r = SharedFd::new(r);
+    let mut polls = driver.submit_multi(PollAdd::new(&r, 1).multishot());
+    assert!(poll_once(&mut polls.next()).is_pending());
+    // Only the poll is left in flight once the timeout and its cancel are
+    // done: every completion they made has gone through the driver.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while driver.in_flight() > 1 {
+        assert!(Instant::now() < deadline, "{driver:?} did not settle");
+        driver.park(Some(Duration::from_millis(50))).unwrap();
+    }
+    match poll_once(&mut polls.next()) {
+        Poll::Pending => {}
+        Poll::Ready(c) => panic!("the poll's stream yielded {c:?}, not its own"),
+    }
+}
+
 #[test]
 fn futures_dropped_mid_flight_in_random_order() {
     let seed = std::env::var("RT_DROP_SEED")

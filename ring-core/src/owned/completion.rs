@@ -78,6 +78,15 @@ impl<S: Store, T> Completion<S, T> {
         Completion::new(cqe, None, default_tag(), None, None)
     }
 
+    /// The same completion with `tag` for its tag (its operation,
+    /// descriptor and buffer move over; the old tag is dropped).
+    pub(crate) fn retag<U>(mut self, tag: U) -> Completion<S, U> {
+        let held = self.held.take();
+        let fd = self.fd.take();
+        // What is left of `self` owns nothing that its `Drop` releases.
+        Completion::new(self.cqe, self.op.take(), tag, held, fd)
+    }
+
     /// The tag of the operation this completes; `T::default()` for a
     /// completion that is no operation's (a message from another ring, or
     /// an entry the raw tier pushed before the ring was wrapped).

@@ -122,6 +122,31 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
         }
     }
 
+    /// The same ring with tags of type `U`: the operations in flight stay
+    /// (same tokens), each with `U::default()` for its tag, so their
+    /// completions carry the default tag like those of no operation.
+    pub(crate) fn retag<U: Copy + Default + 'static>(self) -> Ring<S, U> {
+        let tag = U::default();
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped or used again, and each of these
+        // two fields is read exactly once, so each has exactly one owner
+        // from here on (the new ring below).
+        let (table, ring) = unsafe { (std::ptr::read(&this.table), std::ptr::read(&this.ring)) };
+        // Until the new ring owns them, an unwind would drop the table (the
+        // operations the kernel may still use) and the raw ring without
+        // reaping: abort instead. (Only the table's allocation can fail
+        // here, and that aborts anyway.)
+        let guard = AbortOnUnwind;
+        let table = table.retag(tag);
+        std::mem::forget(guard);
+        Ring {
+            table,
+            id: this.id,
+            drop_timeout: this.drop_timeout,
+            ring,
+        }
+    }
+
     /// The raw ring, for registrations and setup queries. Only shared
     /// access: nothing can be pushed behind the owning tier's back.
     pub fn raw(&self) -> &IoUring {
@@ -537,6 +562,16 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
         // `has_room` said yes just above.
         unsafe { self.sq.push_unchecked(&entry) };
         Ok(token)
+    }
+}
+
+/// Aborts the process if dropped (while unwinding from a panic that
+/// would otherwise free operations the kernel may still use).
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        std::process::abort();
     }
 }
 

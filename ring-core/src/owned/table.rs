@@ -170,6 +170,23 @@ impl<S: Store, T: Clone + Default> Table<S, T> {
             }
         }
     }
+
+    /// The same table with every tag `tag`: each operation stays in its
+    /// slot (same token).
+    pub(super) fn retag<U: Copy>(self, tag: U) -> Table<S, U> {
+        Table {
+            slots: self
+                .slots
+                .into_iter()
+                .map(|s| Slot {
+                    op: s.op.map(|(op, _)| (op, tag)),
+                    gen: s.gen,
+                    next_free: s.next_free,
+                })
+                .collect(),
+            free_head: self.free_head,
+        }
+    }
 }
 
 /// Takes the buffer `cqe` names from `ring`.

@@ -2,13 +2,21 @@
 //! in-flight operation to the future (or stream) waiting for it.
 //!
 //! Invariants owned here:
-//! - every operation pushed through a [`Driver`] has a route in `by_slot`
-//!   (indexed by its token's slot) from its push to its final completion:
-//!   the key of the future or stream waiting for it, or [`IGNORE`] once
-//!   nobody waits (its future was dropped, or it is a cancel or a link
-//!   timeout the driver pushed itself). Completions routed to `IGNORE` are
-//!   dropped, which closes the descriptors they created and gives their
-//!   buffers back;
+//! - every operation pushed through a [`Driver`] carries a [`Route`] as
+//!   its tag on the owned ring, so each of its completions names its
+//!   route: the key of the future or stream waiting for it, or nobody
+//!   ([`Route::default`]: the cancels and link timeouts the driver pushes
+//!   itself, the operations a ring brought to [`Driver::from_ring`], and
+//!   every completion of no operation, such as a message from another
+//!   ring, whatever its `user_data`). Completions that name nobody, and
+//!   those of an operation whose future was dropped ([`State::Abandoned`]),
+//!   are dropped, which closes the descriptors they created and gives
+//!   their buffers back;
+//! - a key is free (and can be given to another future) only while no
+//!   operation routed to it is in flight: a future dropped with its
+//!   operation in flight leaves its key [`State::Abandoned`] until the
+//!   operation's final completion, which frees it. So a route never names
+//!   another future than its own;
 //! - a key belongs to exactly one live future or stream from the moment it
 //!   is allocated to the moment that future frees it (at its drop, or when
 //!   it takes its result); the ring may free the token's slot earlier, so
@@ -27,17 +35,33 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::owned::{op::AsyncCancel, Completion, Operation, PushError, Ring, Token};
+use crate::owned::{
+    op::AsyncCancel, op::LinkTimeout, Completion, Operation, PushError, Ring, Token,
+};
 use crate::{Errno, Error, SubmitError};
 
-/// The route of a completion nobody waits for.
-pub(super) const IGNORE: u32 = u32::MAX;
+/// A key's place in the free list when it is the last; also the key of
+/// [`Route::default`] (never allocated: see [`Inner::grow`]).
+const NO_KEY: u32 = u32::MAX;
+
+/// The driver's tag for each operation it pushes: the key of the future
+/// (or stream) that waits for its completions. The default (what
+/// completions of no operation carry) is [`NO_KEY`]: nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Route(u32);
+
+impl Default for Route {
+    #[inline(always)]
+    fn default() -> Self {
+        Route(NO_KEY)
+    }
+}
+
+/// The driver's owned ring: any operation, each tagged with its route.
+type Tagged = Ring<Box<dyn Operation>, Route>;
 
 /// A completion of the driver's ring.
-pub(super) type Comp = Completion;
-
-/// A key's place in the free list when it is the last.
-const NO_KEY: u32 = u32::MAX;
+pub(super) type Comp = Completion<Box<dyn Operation>, Route>;
 
 /// Where the future (or stream) of one key is.
 pub(super) enum State {
@@ -49,14 +73,18 @@ pub(super) enum State {
     /// In flight (single-shot): woken at the final completion.
     Waiting(Wake),
     /// The final completion, waiting for its future's next poll.
-    Done(Completion),
+    Done(Comp),
     /// In flight (multishot): every completion is queued; `ended` after
     /// the final one.
     Stream {
-        queue: VecDeque<Completion>,
+        queue: VecDeque<Comp>,
         waker: Wake,
         ended: bool,
     },
+    /// Its future was dropped with the operation in flight (a cancel was
+    /// pushed): every completion is dropped, and the final one frees the
+    /// key.
+    Abandoned,
 }
 
 /// Whom a key wakes when its operation completes.
@@ -117,8 +145,8 @@ impl Current {
 
 pub(super) struct Entry {
     pub(super) state: State,
-    /// Bumped when the key is freed, so a stale [`Canceller`](super::Canceller)
-    /// names nothing.
+    /// Bumped when the key is freed or abandoned, so a stale
+    /// [`Canceller`](super::Canceller) names nothing.
     pub(super) gen: u32,
     /// The operation's token, once pushed.
     pub(super) token: Option<Token>,
@@ -148,8 +176,6 @@ pub struct Driver {
 pub(super) struct Inner {
     pub(super) entries: Vec<Entry>,
     free_head: u32,
-    /// Token slot → key (or [`IGNORE`]).
-    by_slot: Vec<u32>,
     /// Entries pushed and not yet submitted.
     unsubmitted: bool,
     /// Operations pushed and not finally completed (cancels and link
@@ -166,14 +192,14 @@ pub(super) struct Inner {
     /// `turn`'s wakers and drops, kept for their capacity.
     scratch: Deferred,
     /// Last: dropped after every completion and waker above.
-    ring: Ring,
+    ring: Tagged,
 }
 
 /// What `Inner` hands out to be woken or dropped once the borrow is over.
 #[derive(Default)]
 pub(super) struct Deferred {
     pub(super) wake: Vec<Waker>,
-    pub(super) drop: Vec<Completion>,
+    pub(super) drop: Vec<Comp>,
 }
 
 impl Deferred {
@@ -193,7 +219,10 @@ impl Deferred {
 pub(super) fn put(slot: &mut State, new: State) {
     if matches!(
         slot,
-        State::Free(_) | State::Unpushed { .. } | State::Waiting(Wake::None | Wake::Task(_))
+        State::Free(_)
+            | State::Unpushed { .. }
+            | State::Abandoned
+            | State::Waiting(Wake::None | Wake::Task(_))
     ) {
         // Nothing to drop in these (no waker, no completion).
         std::mem::forget(std::mem::replace(slot, new));
@@ -214,11 +243,12 @@ impl Driver {
         // The operations already in flight complete through this driver:
         // count them, or their final completions take the count below zero.
         let inherited = ring.in_flight();
+        // Their tags become the default route: nobody waits for them.
+        let ring: Tagged = ring.retag();
         Driver {
             inner: Rc::new(RefCell::new(Inner {
                 entries: Vec::new(),
                 free_head: NO_KEY,
-                by_slot: Vec::new(),
                 unsubmitted: inherited > 0,
                 pending: inherited,
                 submit_waker: None,
@@ -447,15 +477,6 @@ impl Inner {
         Some(std::mem::replace(now, new))
     }
 
-    #[inline]
-    fn route(&mut self, token: Token, key: u32) {
-        let slot = token.slot();
-        if slot >= self.by_slot.len() {
-            self.by_slot.resize(slot + 1, IGNORE);
-        }
-        self.by_slot[slot] = key;
-    }
-
     /// Counts a push; hands back the outside executor's driving task, to
     /// be woken after the borrow.
     #[inline]
@@ -476,24 +497,23 @@ impl Inner {
         cx: &mut Context<'_>,
         driving: &mut Option<Waker>,
     ) -> Result<Token, PushError<T>> {
+        let route = Route(key);
         let pushed = match timeout {
-            None => self.ring.push(op),
-            Some(t) => match self.ring.push_with_timeout(op, t) {
-                Ok((first, link)) => {
-                    // At most one driving waker: the later take finds none.
-                    *driving = self.pushed();
-                    self.route(link, IGNORE);
-                    Ok(first)
-                }
-                Err(e) => Err(e),
-            },
+            None => self
+                .ring
+                .push_tagged(op, route)
+                .map_err(|e| e.map(|(op, _)| op)),
+            Some(t) => self.push_with_timeout(op, route, t).inspect(|_| {
+                // The link timeout: at most one driving waker (the later
+                // take finds none).
+                *driving = self.pushed();
+            }),
         };
         match pushed {
             Ok(token) => {
                 if let Some(w) = self.pushed() {
                     *driving = Some(w);
                 }
-                self.route(token, key);
                 self.entries[key as usize].token = Some(token);
                 Ok(token)
             }
@@ -506,15 +526,36 @@ impl Inner {
         }
     }
 
+    /// Pushes `op` with `route`, linked to a timeout nobody waits for.
+    #[cold]
+    fn push_with_timeout<T: Operation>(
+        &mut self,
+        op: T,
+        route: Route,
+        after: Duration,
+    ) -> Result<Token, PushError<T>> {
+        let chain: [(Box<dyn Operation>, Route); 2] = [
+            (Box::new(op), route),
+            (Box::new(LinkTimeout::new(after)), Route::default()),
+        ];
+        match self.ring.push_chain_tagged(chain) {
+            Ok([first, _]) => Ok(first),
+            Err(e) => Err(e.map(|[(op, _), _]| {
+                let any: Box<dyn std::any::Any> = op;
+                match any.downcast::<T>() {
+                    Ok(op) => *op,
+                    Err(_) => unreachable!("the chain comes back as it was given"),
+                }
+            })),
+        }
+    }
+
     /// Pushes a cancel of `token`, whose completion nobody waits for; if
     /// the queue is full it is pushed at the next turn. Hands back the
     /// outside executor's driving task, to be woken after the borrow.
     pub(super) fn cancel(&mut self, token: Token) -> Option<Waker> {
         match self.ring.push(AsyncCancel::token(token)) {
-            Ok(t) => {
-                self.route(t, IGNORE);
-                self.pushed()
-            }
+            Ok(_) => self.pushed(),
             Err(_) => {
                 self.cancels.push(token);
                 self.submit_waker.take()
@@ -522,11 +563,22 @@ impl Inner {
         }
     }
 
-    /// Stops waiting for the operation `token`: its completions are
-    /// dropped from now on, and it is cancelled.
-    pub(super) fn abandon(&mut self, token: Token) -> Option<Waker> {
-        self.route(token, IGNORE);
-        self.cancel(token)
+    /// Gives up `key` for its future's drop, returning what it held (to be
+    /// dropped after the borrow) and the driving task to wake. If its
+    /// operation is in flight, the operation is cancelled and the key
+    /// stays [`State::Abandoned`] until its final completion (no other
+    /// future may get it while completions routed to it can come);
+    /// otherwise it is freed.
+    pub(super) fn abandon(&mut self, key: u32) -> (State, Option<Waker>) {
+        let e = &mut self.entries[key as usize];
+        let in_flight = match (&e.state, e.token) {
+            (State::Waiting(_) | State::Stream { ended: false, .. }, Some(t)) => t,
+            _ => return (self.free(key), None),
+        };
+        e.gen = e.gen.wrapping_add(1);
+        e.token = None;
+        let old = std::mem::replace(&mut e.state, State::Abandoned);
+        (old, self.cancel(in_flight))
     }
 
     fn turn(
@@ -559,8 +611,8 @@ impl Inner {
         let mut n = 0;
         let Inner {
             ring,
-            by_slot,
             entries,
+            free_head,
             pending,
             local,
             ..
@@ -571,15 +623,11 @@ impl Inner {
             if fin {
                 *pending -= 1;
             }
-            let key = by_slot.get(c.token().slot()).copied().unwrap_or(IGNORE);
-            // `by_slot` routes by slot only; the whole token must match too.
-            // A message's user_data is the sender's value with bit 63 set,
-            // so its low bits can name any slot: without this check it
-            // would come out of that slot's stream as one of its items.
-            let Some(e) = entries
-                .get_mut(key as usize)
-                .filter(|e| e.token == Some(c.token()))
-            else {
+            // The owned ring gives a completion of no operation (a message,
+            // whose user_data is the sender's value with bit 63 set and can
+            // look like any token) the default route, which names no key.
+            let key = c.tag().0;
+            let Some(e) = entries.get_mut(key as usize) else {
                 out.drop.push(c);
                 continue;
             };
@@ -597,6 +645,12 @@ impl Inner {
                     *ended |= fin;
                     queue.push_back(c);
                     std::mem::replace(waker, Wake::None)
+                }
+                State::Abandoned if fin => {
+                    put(&mut e.state, State::Free(*free_head));
+                    *free_head = key;
+                    out.drop.push(c);
+                    continue;
                 }
                 // A single-shot future ignores the completions before the
                 // final one (a zero-copy send's result): they are dropped.

@@ -3,7 +3,8 @@
 //!
 //! Invariants owned here: as for [`Submit`](super::Submit) — the stream
 //! owns its key from its first poll to its drop; dropped before the final
-//! completion, it routes the rest to nobody and cancels the operation, and
+//! completion, it leaves its key abandoned (the rest go to nobody; the
+//! final one frees the key) and cancels the operation, and
 //! the completions already queued (with their descriptors and buffers) are
 //! dropped after the driver's borrow.
 
@@ -189,7 +190,10 @@ impl<T: Operation, I> Multi<T, I> {
                 if queue.is_empty() && *ended {
                     self.ended = true;
                 }
-                Poll::Ready(Some(c))
+                drop(inner);
+                // The driver's route is its own business: the stream's
+                // items carry no tag.
+                Poll::Ready(Some(c.retag(())))
             }
             None => {
                 let old = inner.rewake(self.key, cx);
@@ -209,12 +213,7 @@ impl<T: Operation, I> Drop for Multi<T, I> {
         let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
             return;
         };
-        let token = inner.entries[self.key as usize].token;
-        let old = inner.free(self.key);
-        let mut driving = None;
-        if let (State::Stream { ended: false, .. }, Some(token)) = (&old, token) {
-            driving = inner.abandon(token);
-        }
+        let (old, driving) = inner.abandon(self.key);
         drop(inner);
         drop(old);
         if let Some(w) = driving {

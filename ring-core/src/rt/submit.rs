@@ -4,12 +4,13 @@
 //!
 //! Invariants owned here:
 //! - a [`Submit`] holds its operation until it pushes it, and owns its key
-//!   from its first poll (or its first [`Canceller`]) until it frees it:
-//!   when it takes the result, or in its drop;
-//! - a drop while the operation is in flight routes its completions to
-//!   nobody and pushes a cancel: the ring keeps the operation until its
-//!   final completion, and that completion is dropped (closing a
-//!   descriptor it created) at the driver's next turn.
+//!   from its first poll (or its first [`Canceller`]) until it gives it
+//!   up: when it takes the result, or in its drop;
+//! - a drop while the operation is in flight leaves the key abandoned (its
+//!   completions go to nobody; it is freed at the final one) and pushes a
+//!   cancel: the ring keeps the operation until its final completion, and
+//!   that completion is dropped (closing a descriptor it created) at the
+//!   driver's next turn.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -298,12 +299,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         let Ok(mut inner) = self.driver.inner.try_borrow_mut() else {
             return;
         };
-        let token = inner.entries[self.key as usize].token;
-        let old = inner.free(self.key);
-        let mut driving = None;
-        if let (State::Waiting(_), Some(token)) = (&old, token) {
-            driving = inner.abandon(token);
-        }
+        let (old, driving) = inner.abandon(self.key);
         drop(inner);
         drop(old);
         if let Some(w) = driving {
