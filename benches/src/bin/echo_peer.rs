@@ -1,6 +1,6 @@
 //! One echo server of the echo benchmark: `echo_peer <impl> <addr>`, impls
-//! `ring-core` (ring_core::rt's futures on its built-in runtime, the same
-//! program as ring-core's `echo` example), `ring-core-multishot` (the same
+//! `ring-core` (ring_core::rt's futures on its built-in runtime: ring-core's
+//! `echo` example itself, included below), `ring-core-multishot` (the same
 //! runtime with one multishot receive per connection into a shared buffer
 //! ring) and `tokio` (current-thread runtime, epoll). Each runs on one
 //! thread, one task per connection, sets TCP_NODELAY on each connection,
@@ -18,6 +18,11 @@ use ring_core::buf_ring::BufRing;
 use ring_core::owned::{IoBuf, SharedFd};
 use ring_core::rt::{Driver, Runtime};
 
+/// ring-core's `echo` example, measured as it is.
+#[allow(dead_code)]
+#[path = "../../../ring-core/examples/echo.rs"]
+mod example;
+
 /// Each connection's buffer (and each buffer of the multishot server's
 /// buffer ring).
 const BUF: usize = 4096;
@@ -33,8 +38,12 @@ fn main() -> io::Result<()> {
         ));
     };
     match imp.as_str() {
-        "ring-core" => ring_core_serve(addr, false),
-        "ring-core-multishot" => ring_core_serve(addr, true),
+        "ring-core" => {
+            let listener = TcpListener::bind(addr)?;
+            println!("ready {}", listener.local_addr()?);
+            example::serve(listener, None)
+        }
+        "ring-core-multishot" => multishot_serve(addr),
         "tokio" => tokio_serve(addr),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -43,21 +52,19 @@ fn main() -> io::Result<()> {
     }
 }
 
-fn ring_core_serve(addr: &str, multishot: bool) -> io::Result<()> {
+/// The accept loop of the example, each connection served by
+/// [`echo_multishot`].
+fn multishot_serve(addr: &str) -> io::Result<()> {
     let listener = TcpListener::bind(addr)?;
     println!("ready {}", listener.local_addr()?);
     let rt = Runtime::new(ENTRIES)?;
     let handle = rt.handle();
     // 128 buffers: twice the benchmark's connections, each of which has
     // one message in flight.
-    let bufs = match multishot {
-        true => {
-            Some(Rc::new(rt.driver().with_raw(|r| {
-                BufRing::builder(0, 128, BUF as u32).build(r)
-            })?))
-        }
-        false => None,
-    };
+    let bufs = Rc::new(
+        rt.driver()
+            .with_raw(|r| BufRing::builder(0, 128, BUF as u32).build(r))?,
+    );
     rt.block_on(async move {
         let listener = SharedFd::new(listener);
         let mut accepts = handle.driver().accept_multi(&listener);
@@ -68,37 +75,11 @@ fn ring_core_serve(addr: &str, multishot: bool) -> io::Result<()> {
             let driver = handle.driver().clone();
             let bufs = bufs.clone();
             drop(handle.spawn_local(async move {
-                let _ = match bufs {
-                    Some(bufs) => echo_multishot(&driver, &conn, bufs).await,
-                    None => echo(&driver, &conn).await,
-                };
+                let _ = echo_multishot(&driver, &conn, bufs).await;
             }));
         }
         Ok(())
     })
-}
-
-/// ring-core's `echo` example: one buffer, received into and sent back
-/// from (the rest of it after a short send).
-async fn echo(driver: &Driver, conn: &SharedFd) -> io::Result<()> {
-    let mut buf = vec![0u8; BUF];
-    loop {
-        let (n, b) = driver.recv(conn, buf).await;
-        buf = b;
-        let n = n?;
-        if n == 0 {
-            return Ok(());
-        }
-        let mut done = 0;
-        while done < n {
-            let (sent, b) = driver.send(conn, buf.slice(done..n)).await;
-            buf = b;
-            match sent? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                k => done += k,
-            }
-        }
-    }
 }
 
 /// One multishot receive per connection into the shared buffer ring: each
