@@ -70,8 +70,9 @@ pub(super) enum State {
     /// Its future exists but has not pushed yet; `cancel` if cancelled
     /// before the push (the push is then followed by a cancel).
     Unpushed { cancel: bool },
-    /// In flight (single-shot): woken at the final completion.
-    Waiting(Wake),
+    /// In flight (single-shot), with its token: woken at the final
+    /// completion.
+    Waiting(Wake, Token),
     /// The final completion, waiting for its future's next poll.
     Done(Comp),
     /// In flight (multishot): every completion is queued; `ended` after
@@ -80,6 +81,7 @@ pub(super) enum State {
         queue: VecDeque<Comp>,
         waker: Wake,
         ended: bool,
+        token: Token,
     },
     /// Its future was dropped with the operation in flight (a cancel was
     /// pushed): every completion is dropped, and the final one frees the
@@ -148,8 +150,6 @@ pub(super) struct Entry {
     /// Bumped when the key is freed or abandoned, so a stale
     /// [`Canceller`](super::Canceller) names nothing.
     pub(super) gen: u32,
-    /// The operation's token, once pushed.
-    pub(super) token: Option<Token>,
 }
 
 /// A single-threaded handle to an owned ring: every operation of the safe
@@ -222,7 +222,7 @@ pub(super) fn put(slot: &mut State, new: State) {
         State::Free(_)
             | State::Unpushed { .. }
             | State::Abandoned
-            | State::Waiting(Wake::None | Wake::Task(_))
+            | State::Waiting(Wake::None | Wake::Task(_), _)
     ) {
         // Nothing to drop in these (no waker, no completion).
         std::mem::forget(std::mem::replace(slot, new));
@@ -403,7 +403,6 @@ impl Inner {
         };
         self.free_head = next;
         put(&mut e.state, State::Unpushed { cancel: false });
-        e.token = None;
         key
     }
 
@@ -418,7 +417,6 @@ impl Inner {
         self.entries.push(Entry {
             state: State::Unpushed { cancel: false },
             gen: 0,
-            token: None,
         });
         key
     }
@@ -428,7 +426,6 @@ impl Inner {
     pub(super) fn free(&mut self, key: u32) -> State {
         let e = &mut self.entries[key as usize];
         e.gen = e.gen.wrapping_add(1);
-        e.token = None;
         let old = std::mem::replace(&mut e.state, State::Free(self.free_head));
         self.free_head = key;
         old
@@ -460,7 +457,7 @@ impl Inner {
     /// be woken; hands back the one it replaced, to drop after the borrow.
     #[inline]
     pub(super) fn rewake(&mut self, key: u32, cx: &Context<'_>) -> Option<Wake> {
-        let (State::Waiting(now) | State::Stream { waker: now, .. }) =
+        let (State::Waiting(now, _) | State::Stream { waker: now, .. }) =
             &self.entries[key as usize].state
         else {
             return None;
@@ -469,7 +466,7 @@ impl Inner {
             return None;
         }
         let new = self.wake_for(cx);
-        let (State::Waiting(now) | State::Stream { waker: now, .. }) =
+        let (State::Waiting(now, _) | State::Stream { waker: now, .. }) =
             &mut self.entries[key as usize].state
         else {
             return None;
@@ -514,7 +511,6 @@ impl Inner {
                 if let Some(w) = self.pushed() {
                     *driving = Some(w);
                 }
-                self.entries[key as usize].token = Some(token);
                 Ok(token)
             }
             Err(PushError::Full(op)) => {
@@ -571,12 +567,16 @@ impl Inner {
     /// otherwise it is freed.
     pub(super) fn abandon(&mut self, key: u32) -> (State, Option<Waker>) {
         let e = &mut self.entries[key as usize];
-        let in_flight = match (&e.state, e.token) {
-            (State::Waiting(_) | State::Stream { ended: false, .. }, Some(t)) => t,
+        let in_flight = match e.state {
+            State::Waiting(_, t)
+            | State::Stream {
+                ended: false,
+                token: t,
+                ..
+            } => t,
             _ => return (self.free(key), None),
         };
         e.gen = e.gen.wrapping_add(1);
-        e.token = None;
         let old = std::mem::replace(&mut e.state, State::Abandoned);
         (old, self.cancel(in_flight))
     }
@@ -632,7 +632,7 @@ impl Inner {
                 continue;
             };
             let wake = match &mut e.state {
-                State::Waiting(w) if fin => {
+                State::Waiting(w, _) if fin => {
                     let w = std::mem::replace(w, Wake::None);
                     put(&mut e.state, State::Done(c));
                     w
@@ -641,6 +641,7 @@ impl Inner {
                     queue,
                     waker,
                     ended,
+                    ..
                 } => {
                     *ended |= fin;
                     queue.push_back(c);

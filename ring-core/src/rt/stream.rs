@@ -145,6 +145,7 @@ impl<T: Operation, I> Multi<T, I> {
                         queue: VecDeque::new(),
                         waker,
                         ended: false,
+                        token,
                     },
                 );
                 if cancel {

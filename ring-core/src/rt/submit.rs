@@ -222,7 +222,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
                 let wake = inner.wake_for(cx);
                 put(
                     &mut inner.entries[self.key as usize].state,
-                    State::Waiting(wake),
+                    State::Waiting(wake, token),
                 );
                 if cancel {
                     driving = driving.or(inner.cancel(token));
@@ -267,7 +267,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
                 };
                 Poll::Ready(self.finish.finish(Ok(Done { op, c })))
             }
-            State::Waiting(_) => {
+            State::Waiting(..) => {
                 let old = inner.rewake(self.key, cx);
                 drop(inner);
                 drop(old);
@@ -346,14 +346,17 @@ impl Canceller {
             if e.gen != self.gen {
                 return;
             }
-            let token = e.token;
-            match (&mut e.state, token) {
-                (State::Unpushed { cancel }, _) => {
+            match e.state {
+                State::Unpushed { ref mut cancel } => {
                     *cancel = true;
                     None
                 }
-                (State::Waiting(_), Some(t)) => inner.cancel(t),
-                (State::Stream { ended: false, .. }, Some(t)) => inner.cancel(t),
+                State::Waiting(_, t)
+                | State::Stream {
+                    ended: false,
+                    token: t,
+                    ..
+                } => inner.cancel(t),
                 _ => None,
             }
         };
