@@ -431,6 +431,23 @@ impl Inner {
         old
     }
 
+    /// Frees `key` and hands back its final completion if it has arrived
+    /// ([`State::Done`]); otherwise changes nothing. (One lookup of the
+    /// key, where a match and [`free`](Self::free) make two.)
+    #[inline]
+    pub(super) fn take_done(&mut self, key: u32) -> Option<Comp> {
+        let e = &mut self.entries[key as usize];
+        if !matches!(e.state, State::Done(_)) {
+            return None;
+        }
+        e.gen = e.gen.wrapping_add(1);
+        let State::Done(c) = std::mem::replace(&mut e.state, State::Free(self.free_head)) else {
+            unreachable!("matched just above")
+        };
+        self.free_head = key;
+        Some(c)
+    }
+
     /// Whom to wake for a future polled with `cx`: the attached runtime's
     /// task by index if `cx` carries that task's own waker, else a clone.
     #[inline]

@@ -255,25 +255,23 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
     #[inline]
     fn take(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut inner = self.driver.inner.borrow_mut();
-        match &mut inner.entries[self.key as usize].state {
-            State::Done(_) => {
-                let k = std::mem::replace(&mut self.key, NO_KEY);
-                let State::Done(mut c) = inner.free(k) else {
-                    unreachable!("matched just above")
-                };
+        match inner.take_done(self.key) {
+            Some(mut c) => {
+                self.key = NO_KEY;
                 drop(inner);
                 let Some(op) = c.take_op::<T>() else {
                     unreachable!("a final completion carries the operation it was pushed with")
                 };
                 Poll::Ready(self.finish.finish(Ok(Done { op, c })))
             }
-            State::Waiting(..) => {
+            None => {
+                // Still waiting (a pushed single-shot future is waiting or
+                // done).
                 let old = inner.rewake(self.key, cx);
                 drop(inner);
                 drop(old);
                 Poll::Pending
             }
-            _ => unreachable!("a pushed single-shot future is waiting or done"),
         }
     }
 }
