@@ -644,14 +644,43 @@ fn sleeps_of_this_thread() -> u64 {
         .expect("voluntary_ctxt_switches in /proc/thread-self/status")
 }
 
-/// Arms a read of one byte from `r` and submits it; a thread writes that
-/// byte after `delay`. Returns the writer and the buffer the read fills.
+/// A thread that writes one byte after a delay, started and parked before
+/// the measurement and kept alive until after it: a thread starting or
+/// exiting maps and unmaps its stack, and a page fault of the measured
+/// thread that waits for that address-space lock would count as a sleep.
+struct LateWriter {
+    thread: std::thread::JoinHandle<()>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+impl LateWriter {
+    fn start(w: std::fs::File, delay: Duration) -> Self {
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            ready_tx.send(()).unwrap();
+            std::thread::sleep(delay);
+            std::io::Write::write_all(&mut &w, b"x").unwrap();
+            let _ = release_rx.recv();
+        });
+        ready.recv().unwrap();
+        LateWriter { thread, release }
+    }
+
+    fn finish(self) {
+        self.release.send(()).unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
+/// Arms a read of one byte from `r` and submits it; a [`LateWriter`] writes
+/// that byte after `delay`. Returns the writer and the buffer the read fills.
 fn arm_late_pipe_read(
     ring: &mut IoUring,
     r: &std::fs::File,
     w: std::fs::File,
     delay: Duration,
-) -> (std::thread::JoinHandle<()>, Box<[u8; 1]>) {
+) -> (LateWriter, Box<[u8; 1]>) {
     let mut buf = Box::new([0u8; 1]);
     let read = opcode::Read::new(r, buf.as_mut_ptr(), 1)
         .offset(u64::MAX)
@@ -661,11 +690,7 @@ fn arm_late_pipe_read(
     // before dropping it.
     unsafe { ring.submission().push(&read).unwrap() };
     ring.submit().unwrap();
-    let writer = std::thread::spawn(move || {
-        std::thread::sleep(delay);
-        std::io::Write::write_all(&mut &w, b"x").unwrap();
-    });
-    (writer, buf)
+    (LateWriter::start(w, delay), buf)
 }
 
 /// The spinning wait takes a completion that arrives during its spin with
@@ -696,7 +721,7 @@ fn spinning_wait_takes_a_completion_without_sleeping() {
             assert_eq!(spun.waited, spin.is_zero(), "{name}, spin {spin:?}");
             let slept = sleeps_of_this_thread() - before;
             let c: Vec<_> = ring.completion().collect();
-            writer.join().unwrap();
+            writer.finish();
             assert_eq!(c.len(), 1, "{name}, spin {spin:?}");
             assert_eq!(c[0].result(), Ok(1), "{name}, spin {spin:?}");
             assert_eq!(buf[0], b'x');
@@ -731,5 +756,5 @@ fn spinning_wait_sleeps_once_the_spin_runs_out() {
     assert!(start.elapsed() >= Duration::from_millis(50));
     assert!(sleeps_of_this_thread() > before);
     assert_eq!(ring.completion().count(), 1);
-    writer.join().unwrap();
+    writer.finish();
 }
