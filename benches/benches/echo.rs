@@ -439,6 +439,22 @@ fn client(addr: &str, stop: &AtomicBool, count: &AtomicU64) -> Result<(), String
             return Err(format!("no echo for {} s", STALL.as_secs()));
         }
     }
+    // Take each connection's last echo before closing it, so that the
+    // server sees an orderly end of stream, not a reset of a connection
+    // that still had bytes coming.
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.sock.set_nonblocking(false).map_err(|e| e.to_string())?;
+        c.sock
+            .set_read_timeout(Some(STALL))
+            .map_err(|e| e.to_string())?;
+        while c.got < MSG {
+            match c.sock.read(&mut c.back[c.got..]) {
+                Ok(0) => return Err(format!("the server closed connection {i}")),
+                Ok(n) => c.got += n,
+                Err(e) => return Err(format!("connection {i}, last echo: {e}")),
+            }
+        }
+    }
     Ok(())
 }
 
