@@ -35,12 +35,28 @@ mod async_copy;
 #[path = "../examples/echo.rs"]
 mod async_echo;
 
-/// A file of `len` bytes of a pattern; its path and contents.
-fn pattern_file(name: &str, len: usize) -> (std::path::PathBuf, Vec<u8>) {
-    let (path, mut f) = common::temp_file(name);
-    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+/// A copy program's entry point: source, destination, bytes copied.
+type Copy = fn(&std::path::Path, &std::path::Path) -> std::io::Result<u64>;
+
+/// `copy` copies a file of 50 chunks of 64 KiB and a bit, byte for byte.
+fn check_copies_every_byte(name: &str, copy: Copy) {
+    let (src, mut f) = common::temp_file(&format!("{name}-src"));
+    let data: Vec<u8> = (0..50 * 64 * 1024 + 123)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
     f.write_all(&data).unwrap();
-    (path, data)
+    let dst = common::temp_path(&format!("{name}-dst"));
+    assert_eq!(copy(&src, &dst).unwrap(), data.len() as u64);
+    assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
+    let _ = std::fs::remove_file(src);
+    let _ = std::fs::remove_file(dst);
+}
+
+/// `copy` of a missing file is a `NotFound` error, not a panic.
+fn check_missing_file_is_an_error(name: &str, copy: Copy) {
+    let dst = common::temp_path(&format!("{name}-missing"));
+    let err = copy(std::path::Path::new("/nonexistent/ring-core"), &dst).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }
 
 /// `count` clients at once, each sending `len` bytes to `addr` and reading
@@ -70,20 +86,13 @@ fn echo_clients(addr: std::net::SocketAddr, count: usize, len: usize) {
 /// `cp` copies a file of 50 chunks and a bit, byte for byte.
 #[test]
 fn cp_copies_every_byte() {
-    let (src, data) = pattern_file("example-cp-src", 50 * 64 * 1024 + 123);
-    let dst = common::temp_path("example-cp-dst");
-    assert_eq!(cp::copy(&src, &dst).unwrap(), data.len() as u64);
-    assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
-    let _ = std::fs::remove_file(src);
-    let _ = std::fs::remove_file(dst);
+    check_copies_every_byte("example-cp", cp::copy);
 }
 
 /// `cp` of a missing file is an error, not a panic.
 #[test]
 fn cp_of_a_missing_file_is_an_error() {
-    let dst = common::temp_path("example-cp-missing");
-    let err = cp::copy(std::path::Path::new("/nonexistent/ring-core"), &dst).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    check_missing_file_is_an_error("example-cp", cp::copy);
 }
 
 /// `echo_multishot` serves 20 connections at once, each sending 64 KiB
@@ -114,20 +123,13 @@ fn timeout_cancels_what_it_should() {
 /// The async `copy` copies a file of 50 chunks and a bit, byte for byte.
 #[test]
 fn async_copy_copies_every_byte() {
-    let (src, data) = pattern_file("example-async-copy-src", 50 * 64 * 1024 + 123);
-    let dst = common::temp_path("example-async-copy-dst");
-    assert_eq!(async_copy::copy(&src, &dst).unwrap(), data.len() as u64);
-    assert!(std::fs::read(&dst).unwrap() == data, "the copy differs");
-    let _ = std::fs::remove_file(src);
-    let _ = std::fs::remove_file(dst);
+    check_copies_every_byte("example-async-copy", async_copy::copy);
 }
 
 /// The async `copy` of a missing file is an error, not a panic.
 #[test]
 fn async_copy_of_a_missing_file_is_an_error() {
-    let dst = common::temp_path("example-async-copy-missing");
-    let err = async_copy::copy(std::path::Path::new("/nonexistent/ring-core"), &dst).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    check_missing_file_is_an_error("example-async-copy", async_copy::copy);
 }
 
 /// The async `echo` serves 20 connections at once, each sending 64 KiB,
