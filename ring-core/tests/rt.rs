@@ -608,6 +608,33 @@ async fn drop_output<F: Future>(f: F) {
 }
 
 /// `Driver` is the ring fd, for outside reactors.
+/// `Runtime::new` sets its ring up for the one thread that waits in it
+/// (single issuer, task work deferred to its waits, the TASKRUN flag so a
+/// turn that does not wait sees it), and operations complete through it,
+/// also one woken from another thread while the runtime waits.
+#[test]
+fn the_runtime_ring_defers_task_work_to_its_waits() {
+    use ring_core::SetupFlags;
+    let rt = Runtime::new(8).unwrap();
+    let flags = rt.driver().with_raw(|r| r.params().flags());
+    let want = SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN | SetupFlags::TASKRUN_FLAG;
+    assert!(flags.contains(want), "{flags:?}");
+    let (r, mut w) = common::pipe();
+    let r = SharedFd::new(r);
+    let d = rt.driver().clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        w.write_all(b"late").unwrap();
+    });
+    let (n, buf) = rt.block_on(async move {
+        d.nop().await.unwrap();
+        d.read(&r, vec![0u8; 8]).await
+    });
+    writer.join().unwrap();
+    assert_eq!(n.unwrap(), 4);
+    assert_eq!(&buf[..4], b"late");
+}
+
 #[test]
 fn the_driver_exposes_the_ring_fd() {
     let d = Driver::new(4).unwrap();

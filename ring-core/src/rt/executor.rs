@@ -143,13 +143,21 @@ impl Runtime {
     /// `defer_taskrun` (completions are posted when the runtime enters to
     /// wait, in one batch, not by interrupting the thread) and
     /// `taskrun_flag` (so a turn that does not wait still sees them).
+    /// A kernel older than 6.1 refuses `defer_taskrun`; the runtime then
+    /// runs on a ring with the default setup.
     /// [`with_driver`](Self::with_driver) takes a driver on any ring.
     pub fn new(entries: u32) -> io::Result<Self> {
-        let raw = crate::IoUring::builder()
+        let deferred = crate::IoUring::builder()
             .single_issuer()
             .defer_taskrun()
             .taskrun_flag()
-            .build(entries)?;
+            .build(entries);
+        let raw = match deferred {
+            Ok(raw) => raw,
+            // Whatever made that fail, the plain ring's error (if any) is
+            // the one to report.
+            Err(_) => crate::IoUring::new(entries)?,
+        };
         Self::with_driver(Driver::from_ring(crate::owned::Ring::from_ring(raw)))
     }
 
