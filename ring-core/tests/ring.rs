@@ -634,14 +634,30 @@ fn probe_reads_opcodes_as_integers() {
     assert!(!probe.is_supported(255));
 }
 
-/// This thread's voluntary context switches: the times it slept.
-fn sleeps_of_this_thread() -> u64 {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("voluntary_ctxt_switches in /proc/thread-self/status")
+/// This thread's voluntary context switches (the times it slept), read
+/// from its `/proc` status file, opened once, into a buffer on the stack:
+/// taking a reading allocates nothing, so the reading cannot itself wait
+/// for the allocator's address-space lock (which another test thread's
+/// mmap may hold) and count that as a sleep.
+struct Sleeps(std::fs::File);
+
+impl Sleeps {
+    /// For the calling thread.
+    fn of_this_thread() -> Self {
+        Sleeps(std::fs::File::open("/proc/thread-self/status").unwrap())
+    }
+
+    fn now(&self) -> u64 {
+        use std::os::unix::fs::FileExt as _;
+        let mut buf = [0u8; 8192];
+        let n = self.0.read_at(&mut buf, 0).unwrap();
+        std::str::from_utf8(&buf[..n])
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("voluntary_ctxt_switches in /proc/thread-self/status")
+    }
 }
 
 /// A thread that writes one byte after a delay, started and parked before
@@ -716,10 +732,11 @@ fn spinning_wait_takes_a_completion_without_sleeping() {
             let mut ring = make();
             let (r, w) = common::pipe();
             let (writer, buf) = arm_late_pipe_read(&mut ring, &r, w, Duration::from_millis(20));
-            let before = sleeps_of_this_thread();
+            let sleeps = Sleeps::of_this_thread();
+            let before = sleeps.now();
             let spun = ring.submitter().submit_and_spin(1, spin).unwrap();
             assert_eq!(spun.waited, spin.is_zero(), "{name}, spin {spin:?}");
-            let slept = sleeps_of_this_thread() - before;
+            let slept = sleeps.now() - before;
             let c: Vec<_> = ring.completion().collect();
             writer.finish();
             assert_eq!(c.len(), 1, "{name}, spin {spin:?}");
@@ -746,7 +763,8 @@ fn spinning_wait_sleeps_once_the_spin_runs_out() {
         .unwrap();
     let (r, w) = common::pipe();
     let (writer, _buf) = arm_late_pipe_read(&mut ring, &r, w, Duration::from_millis(100));
-    let before = sleeps_of_this_thread();
+    let sleeps = Sleeps::of_this_thread();
+    let before = sleeps.now();
     let start = Instant::now();
     let spun = ring
         .submitter()
@@ -754,7 +772,7 @@ fn spinning_wait_sleeps_once_the_spin_runs_out() {
         .unwrap();
     assert!(spun.waited);
     assert!(start.elapsed() >= Duration::from_millis(50));
-    assert!(sleeps_of_this_thread() > before);
+    assert!(sleeps.now() > before);
     assert_eq!(ring.completion().count(), 1);
     writer.finish();
 }
