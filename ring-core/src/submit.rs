@@ -214,11 +214,12 @@ impl<'a> Submitter<'a> {
     #[inline(always)]
     pub fn submit_and_wait(&self, want: usize) -> Result<usize, SubmitError> {
         let want = self.cap_want(want);
+        let mut to_submit = self.sq.pending();
+        let published = to_submit as usize;
         let mut submitted = 0usize;
         loop {
-            let to_submit = self.sq.pending();
             let Some(flags) = self.plan(to_submit, want) else {
-                return Ok(submitted + to_submit as usize);
+                return Ok(self.counted(submitted + to_submit as usize, published));
             };
             // SAFETY: every published SQE was pushed under `push`'s contract,
             // which makes its pointees valid until completion; `flags` has no
@@ -227,14 +228,28 @@ impl<'a> Submitter<'a> {
                 Ok(n) => {
                     submitted += n as usize;
                     if want == 0 || self.cq.ready() >= want {
-                        return Ok(submitted);
+                        return Ok(self.counted(submitted, published));
                     }
                     // The submission went through but the wait was cut short
                     // (a signal): wait again, submitting nothing new.
                 }
-                Err(Errno::INTR) => continue,
+                Err(Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
             }
+            to_submit = self.sq.pending();
+        }
+    }
+
+    /// How many entries a call submitted: what its enters consumed, or,
+    /// under SQPOLL, what was published when it began. An SQPOLL enter
+    /// reports the count it was given whether or not the SQ thread has
+    /// taken those entries yet, so a retried enter would count them twice.
+    #[inline(always)]
+    fn counted(&self, entered: usize, published: usize) -> usize {
+        if self.setup_flags.contains(SetupFlags::SQPOLL) {
+            published
+        } else {
+            entered
         }
     }
 
@@ -246,9 +261,10 @@ impl<'a> Submitter<'a> {
     /// While it polls it makes no syscall: it reads the CQ tail, and the SQ
     /// ring's `TASKRUN`/`CQ_OVERFLOW` flags, and enters (without waiting)
     /// only when one of those flags says completions are waiting to be
-    /// posted. A ring with `defer_taskrun` should have `taskrun_flag` too:
-    /// without the flag its completions are posted only by an enter, and
-    /// polling sees nothing until `spin` runs out.
+    /// posted. A ring with `defer_taskrun` needs `taskrun_flag` for that:
+    /// without the flag its completions are posted only by an enter, so
+    /// polling could see nothing, and such a ring waits at once, as with a
+    /// zero `spin`.
     ///
     /// This trades CPU time for fewer sleeps: a thread that would sleep and
     /// be woken within `spin` stays on its core instead, and whoever posts
@@ -257,20 +273,26 @@ impl<'a> Submitter<'a> {
     /// spin as run out). Tests: `spinning_wait_*` in `tests/ring.rs`.
     pub fn submit_and_spin(&self, want: usize, spin: Duration) -> Result<Spun, SubmitError> {
         let cap = self.cap_want(want);
-        if spin.is_zero() || cap == 0 {
+        // Deferred task work without the TASKRUN flag is posted only by an
+        // enter: polling would see nothing, so such a ring waits at once.
+        let blind = self.setup_flags.contains(SetupFlags::DEFER_TASKRUN)
+            && !self.setup_flags.contains(SetupFlags::TASKRUN_FLAG);
+        if spin.is_zero() || cap == 0 || blind {
             let submitted = self.submit_and_wait(want)?;
             return Ok(Spun {
                 submitted,
                 waited: cap > 0,
             });
         }
+        let published = self.sq.pending() as usize;
         let mut submitted = self.submit()?;
+        // A spin too long for the clock to represent never runs out.
         let deadline = Instant::now().checked_add(spin);
         let mut polls = 0u32;
         loop {
             if self.cq.ready() >= cap {
                 return Ok(Spun {
-                    submitted,
+                    submitted: self.counted(submitted, published),
                     waited: false,
                 });
             }
@@ -278,9 +300,9 @@ impl<'a> Submitter<'a> {
                 // Deferred task work or an overflow: a non-waiting enter
                 // with GETEVENTS (which `plan` adds) posts the completions.
                 submitted += self.submit()?;
-                continue;
+            } else {
+                core::hint::spin_loop();
             }
-            core::hint::spin_loop();
             polls = polls.wrapping_add(1);
             // Reading the clock costs more than a poll: look every 32.
             if polls % 32 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
@@ -289,7 +311,7 @@ impl<'a> Submitter<'a> {
         }
         submitted += self.submit_and_wait(want)?;
         Ok(Spun {
-            submitted,
+            submitted: self.counted(submitted, published),
             waited: true,
         })
     }

@@ -776,3 +776,60 @@ fn spinning_wait_sleeps_once_the_spin_runs_out() {
     assert_eq!(ring.completion().count(), 1);
     writer.finish();
 }
+
+/// A `defer_taskrun` ring without `taskrun_flag` posts its completions
+/// only when entered, so polling can never see them: the spinning wait
+/// then waits in the kernel at once, and returns when the completion comes
+/// even with a spin that never runs out (it used to poll forever).
+#[test]
+fn spinning_wait_on_a_ring_polling_cannot_see_waits_at_once() {
+    let (done_tx, done) = std::sync::mpsc::channel();
+    // The ring is single-issuer: made and used on the thread that waits.
+    std::thread::spawn(move || {
+        let mut ring = IoUring::builder()
+            .single_issuer()
+            .defer_taskrun()
+            .build(4)
+            .unwrap();
+        let (r, w) = common::pipe();
+        let (writer, buf) = arm_late_pipe_read(&mut ring, &r, w, Duration::from_millis(20));
+        let spun = ring.submitter().submit_and_spin(1, Duration::MAX);
+        let n = ring.completion().count();
+        writer.finish();
+        drop(buf);
+        done_tx.send((spun, n)).unwrap();
+    });
+    let (spun, n) = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the spinning wait returned");
+    assert!(spun.unwrap().waited);
+    assert_eq!(n, 1);
+}
+
+/// Under SQPOLL an enter reports the count it was given, whether or not the
+/// SQ thread has taken those entries yet; the waits count each published
+/// entry once (they used to count entries again when they entered twice).
+#[test]
+fn sqpoll_waits_count_each_entry_once() {
+    let mut ring = IoUring::builder().sqpoll(1).build(16).unwrap();
+    let nop = opcode::Nop::new().build();
+    for round in 0..3000u32 {
+        {
+            let mut sq = ring.submission();
+            for _ in 0..8 {
+                // SAFETY: a NOP points to nothing.
+                unsafe { sq.push(&nop).unwrap() };
+            }
+        }
+        let submitted = if round % 2 == 0 {
+            ring.submitter()
+                .submit_and_spin(8, Duration::from_micros(20))
+                .unwrap()
+                .submitted
+        } else {
+            ring.submitter().submit_and_wait(8).unwrap()
+        };
+        assert_eq!(submitted, 8, "round {round}");
+        assert_eq!(ring.completion().count(), 8, "round {round}");
+    }
+}
