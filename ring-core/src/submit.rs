@@ -241,9 +241,11 @@ impl<'a> Submitter<'a> {
     }
 
     /// How many entries a call submitted: what its enters consumed, or,
-    /// under SQPOLL, what was published when it began. An SQPOLL enter
-    /// reports the count it was given whether or not the SQ thread has
-    /// taken those entries yet, so a retried enter would count them twice.
+    /// under SQPOLL, what was published and not yet taken when it began
+    /// (an awake SQ thread takes entries without any call). An SQPOLL
+    /// enter reports the count it was given whether or not the SQ thread
+    /// has taken those entries yet, so a retried enter would count them
+    /// twice.
     #[inline(always)]
     fn counted(&self, entered: usize, published: usize) -> usize {
         if self.setup_flags.contains(SetupFlags::SQPOLL) {
