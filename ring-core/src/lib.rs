@@ -131,6 +131,9 @@ pub struct IoUring<S: squeue::EntryMarker = squeue::Entry, C: cqueue::EntryMarke
     params: Params,
     /// `io_uring_enter` calls made so far ([`Submitter::enter_calls`]).
     enters: core::cell::Cell<u64>,
+    /// Under SQPOLL, the SQ tail up to which a submit call has already
+    /// counted the entries as submitted (see `Submitter::counted`).
+    sq_counted: core::cell::Cell<u32>,
     // The mappings are declared before `fd` so they are unmapped before the
     // fd closes.
     #[allow(dead_code)]
@@ -198,6 +201,7 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
             sq: &self.sq,
             cq: &self.cq,
             enters: &self.enters,
+            sq_counted: &self.sq_counted,
         }
     }
 

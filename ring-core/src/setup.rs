@@ -460,6 +460,8 @@ fn assemble<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
         registered_index: None,
         params: Params(p),
         enters: core::cell::Cell::new(0),
+        // The SQ tail of a new ring is 0.
+        sq_counted: core::cell::Cell::new(0),
         id: crate::RingId::next(),
         sq_map,
         cq_map,

@@ -105,6 +105,8 @@ pub struct Submitter<'a> {
     pub(crate) cq: &'a RawCq,
     /// The ring's count of `io_uring_enter` calls.
     pub(crate) enters: &'a Cell<u64>,
+    /// Under SQPOLL, the SQ tail up to which entries were counted.
+    pub(crate) sq_counted: &'a Cell<u32>,
 }
 
 impl core::fmt::Debug for Submitter<'_> {
@@ -215,11 +217,10 @@ impl<'a> Submitter<'a> {
     pub fn submit_and_wait(&self, want: usize) -> Result<usize, SubmitError> {
         let want = self.cap_want(want);
         let mut to_submit = self.sq.pending();
-        let published = to_submit as usize;
         let mut submitted = 0usize;
         loop {
             let Some(flags) = self.plan(to_submit, want) else {
-                return Ok(self.counted(submitted + to_submit as usize, published));
+                return Ok(self.counted(submitted + to_submit as usize));
             };
             // SAFETY: every published SQE was pushed under `push`'s contract,
             // which makes its pointees valid until completion; `flags` has no
@@ -228,7 +229,7 @@ impl<'a> Submitter<'a> {
                 Ok(n) => {
                     submitted += n as usize;
                     if want == 0 || self.cq.ready() >= want {
-                        return Ok(self.counted(submitted, published));
+                        return Ok(self.counted(submitted));
                     }
                     // The submission went through but the wait was cut short
                     // (a signal): wait again, submitting nothing new.
@@ -241,15 +242,20 @@ impl<'a> Submitter<'a> {
     }
 
     /// How many entries a call submitted: what its enters consumed, or,
-    /// under SQPOLL, what was published and not yet taken when it began
-    /// (an awake SQ thread takes entries without any call). An SQPOLL
-    /// enter reports the count it was given whether or not the SQ thread
-    /// has taken those entries yet, so a retried enter would count them
-    /// twice.
+    /// under SQPOLL, the entries published since the last call counted
+    /// them. An SQPOLL enter reports the count it was given whether or not
+    /// the SQ thread has taken those entries yet (and the kernel's head can
+    /// lag the completions of entries it took), so neither a sum of enter
+    /// results nor the pending count says what a call submitted: each
+    /// published entry is counted once, by the first call after its
+    /// publication.
     #[inline(always)]
-    fn counted(&self, entered: usize, published: usize) -> usize {
+    fn counted(&self, entered: usize) -> usize {
         if self.setup_flags.contains(SetupFlags::SQPOLL) {
-            published
+            let tail = self.sq.tail().load(Ordering::Relaxed);
+            let n = tail.wrapping_sub(self.sq_counted.get());
+            self.sq_counted.set(tail);
+            n as usize
         } else {
             entered
         }
@@ -286,7 +292,8 @@ impl<'a> Submitter<'a> {
                 waited: cap > 0,
             });
         }
-        let published = self.sq.pending() as usize;
+        // The submits below count what they submit (once each under
+        // SQPOLL, see `counted`); their sum is this call's.
         let mut submitted = self.submit()?;
         // A spin too long for the clock to represent never runs out.
         let deadline = Instant::now().checked_add(spin);
@@ -294,7 +301,7 @@ impl<'a> Submitter<'a> {
         loop {
             if self.cq.ready() >= cap {
                 return Ok(Spun {
-                    submitted: self.counted(submitted, published),
+                    submitted,
                     waited: false,
                 });
             }
@@ -313,7 +320,7 @@ impl<'a> Submitter<'a> {
         }
         submitted += self.submit_and_wait(want)?;
         Ok(Spun {
-            submitted: self.counted(submitted, published),
+            submitted,
             waited: true,
         })
     }
@@ -400,7 +407,7 @@ impl<'a> Submitter<'a> {
                     submitted += n as usize;
                     let ready = self.cq.ready();
                     if ready >= want || (min_wait.is_some() && ready > 0) {
-                        return Ok(submitted);
+                        return Ok(self.counted(submitted));
                     }
                 }
                 Err(Errno::INTR) => {}
