@@ -67,6 +67,7 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("ECHO_ONLY")
         .ok()
         .map(|v| v.split(',').map(|n| n.trim().to_string()).collect());
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
     let peers = build_async_peers();
     // After the build, which should use every CPU.
     let pin = pin_client(&std::env::var("ECHO_PIN").unwrap_or_else(|_| "0,1".into()));
@@ -119,10 +120,7 @@ fn main() {
             let Some(program) = &servers[i].program else {
                 continue;
             };
-            if !only
-                .as_ref()
-                .is_none_or(|o| o.iter().any(|n| n == servers[i].name))
-            {
+            if !wanted(servers[i].name) {
                 continue;
             }
             match run(program, &servers[i].args, pin.as_deref(), secs) {
@@ -148,10 +146,7 @@ fn main() {
     println!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (server, runs) in servers.iter().zip(&samples) {
-        if !only
-            .as_ref()
-            .is_none_or(|o| o.iter().any(|n| n == server.name))
-        {
+        if !wanted(server.name) {
             continue;
         }
         if server.program.is_none() {

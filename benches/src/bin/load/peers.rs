@@ -69,15 +69,19 @@ pub fn peers(port: u16, threads: u32) -> Vec<Peer> {
         env: vec![],
         setup: None,
     };
-    let http_demo: Vec<String> = vec![
-        s(&release.join("http-demo")),
-        "--addr".into(),
+    // What http-demo and the Python-handler server it powers both take.
+    let serve_args = [
+        "--addr".to_string(),
         "127.0.0.1".into(),
         "--port".into(),
         port.to_string(),
         "--threads".into(),
         threads.to_string(),
     ];
+    let http_demo: Vec<String> = [s(&release.join("http-demo"))]
+        .into_iter()
+        .chain(serve_args.iter().cloned())
+        .collect();
     let mut v = vec![
         plain("http-demo", http_demo.clone()),
         plain("http-demo-spin", {
@@ -96,16 +100,13 @@ pub fn peers(port: u16, threads: u32) -> Vec<Peer> {
             env: vec![("HTTP_DEMO_LIB".into(), s(&release.join("libhttp_demo.so")))],
             ..plain(
                 "http-demo-py",
-                vec![
+                [
                     "python3".into(),
                     s(&r.join("examples/python/fib_server.py")),
-                    "--addr".into(),
-                    "127.0.0.1".into(),
-                    "--port".into(),
-                    port.to_string(),
-                    "--threads".into(),
-                    threads.to_string(),
-                ],
+                ]
+                .into_iter()
+                .chain(serve_args.iter().cloned())
+                .collect(),
             )
         },
     ];
