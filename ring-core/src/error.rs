@@ -57,6 +57,16 @@ pub enum Error {
     /// An argument was out of range before any syscall was made.
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
+    /// The memory asked for (a pool of buffers sized by the caller) could
+    /// not be allocated. Its [`errno`](Error::errno) is `ENOMEM`, so as an
+    /// [`std::io::Error`] its kind is `OutOfMemory`.
+    #[error("allocating {bytes} bytes for {what} failed")]
+    Alloc {
+        /// What the memory was for.
+        what: &'static str,
+        /// The size asked for.
+        bytes: usize,
+    },
 }
 
 impl Error {
@@ -66,6 +76,7 @@ impl Error {
             Error::Setup(e) | Error::Map { errno: e, .. } | Error::Register { errno: e, .. } => {
                 Some(*e)
             }
+            Error::Alloc { .. } => Some(Errno::NOMEM),
             Error::InvalidArgument(_) => None,
         }
     }

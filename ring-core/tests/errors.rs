@@ -182,3 +182,22 @@ fn buffer_errors_convert_to_invalid_data() {
         assert_eq!(*inner::<BufError>(&err), e);
     }
 }
+
+/// Pools sized by the caller: a size no allocator can give (1 PiB, 256 TiB:
+/// past x86-64's 128 TiB of user address space) is an `OutOfMemory` error,
+/// not an abort, and the ring goes on working.
+#[test]
+fn pools_too_large_to_allocate_are_errors_not_aborts() {
+    use ring_core::owned::{FixedBufs, ProvidedBufs};
+    let ring = IoUring::new(4).unwrap();
+    let err: io::Error = FixedBufs::register(&ring, 2, 1 << 50).unwrap_err().into();
+    assert_eq!(err.kind(), ErrorKind::OutOfMemory);
+    assert!(err.to_string().contains("fixed buffers"), "{err}");
+    let err: io::Error = ProvidedBufs::new(ring.id(), 1, u16::MAX, u32::MAX)
+        .unwrap_err()
+        .into();
+    assert_eq!(err.kind(), ErrorKind::OutOfMemory);
+    assert_eq!(inner::<ring_core::Error>(&err).errno(), Some(Errno::NOMEM));
+    // Nothing was registered: a pool of sane size registers now.
+    assert!(FixedBufs::register(&ring, 2, 4096).is_ok());
+}

@@ -196,6 +196,26 @@ fn epoll_ctl_and_wait_report_the_ready_fd() {
     assert_eq!(events & EPOLLIN, EPOLLIN);
 }
 
+/// A wait for more events than the kernel allows (`EP_MAX_EVENTS`) is
+/// refused with `EINVAL` and allocates no array for them; the largest
+/// allowed count still allocates what it asks (not tried: 2 GiB).
+#[test]
+fn epoll_wait_for_too_many_events_is_einval_not_an_allocation() {
+    let mut ring = Ring::new(8).unwrap();
+    if !supported(&ring, opcode::EpollWait::CODE, "EPOLL_WAIT") {
+        return;
+    }
+    let ep = SharedFd::new(
+        rustix::event::epoll::create(rustix::event::epoll::CreateFlags::CLOEXEC).unwrap(),
+    );
+    for max in [u32::MAX, i32::MAX as u32 / 12 + 1, 0] {
+        let wait = EpollWait::new(&ep, max);
+        assert!(wait.events().is_empty(), "{max}");
+        ring.push(wait).unwrap();
+        assert_eq!(one(&mut ring).result(), Err(Errno::INVAL), "{max}");
+    }
+}
+
 /// A waitid on the ring reports the child's pid, CLD_EXITED and its exit
 /// status, by pid and by pidfd.
 #[test]
@@ -295,6 +315,14 @@ fn xattrs_set_and_read_back() {
     .unwrap();
     assert_eq!(one(&mut ring).result(), Err(Errno::EXIST));
     assert!(SetXattr::path(&path, "user.a\0b", vec![]).is_err());
+    // A size past the kernel's 64 KiB cap gets a buffer of the cap (not
+    // 4 GiB), and the value still reads.
+    let huge = GetXattr::path(&path, "user.ring", u32::MAX as usize).unwrap();
+    ring.push(huge).unwrap();
+    let mut c = one(&mut ring);
+    assert_eq!(c.result(), Ok(7));
+    let value = c.take_op::<GetXattr>().unwrap().into_value();
+    assert_eq!((value.len(), &value[..7]), (64 * 1024, &b"changed"[..]));
     std::fs::remove_file(path).unwrap();
 }
 

@@ -75,12 +75,20 @@ pub struct EpollWait {
     events: Box<[EpollEvent]>,
 }
 
+/// `EP_MAX_EVENTS`: the most events one wait may ask for.
+const MAX_EVENTS: u32 = i32::MAX as u32 / std::mem::size_of::<EpollEvent>() as u32;
+
 impl EpollWait {
     /// Waits on the epoll instance `epfd` for up to `max` events.
+    ///
+    /// The kernel refuses a `max` of 0 or above `EP_MAX_EVENTS` (about
+    /// 179 million) with `EINVAL`; for those no array is allocated and
+    /// the wait completes with that error.
     pub fn new(epfd: impl Into<Target>, max: u32) -> Self {
+        let len = if max > MAX_EVENTS { 0 } else { max as usize };
         EpollWait {
             target: epfd.into(),
-            events: vec![EpollEvent::default(); max as usize].into_boxed_slice(),
+            events: vec![EpollEvent::default(); len].into_boxed_slice(),
         }
     }
     /// The epoll instance it waits on.

@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use rustix::io_uring::{iovec, IoringRegisterOp};
 
+use super::alloc;
 use super::Operation;
 use crate::opcode;
 use crate::register;
@@ -45,7 +46,8 @@ impl FixedBufs {
     ///
     /// A ring has one table of registered buffers: if it has one already
     /// the kernel refuses (`EBUSY`), this returns the error, and the pool
-    /// registered before keeps working.
+    /// registered before keeps working. Memory the allocator cannot give
+    /// is [`Error::Alloc`] (an `OutOfMemory` [`std::io::Error`]).
     pub fn register(ring: &IoUring, count: u16, size: usize) -> Result<Rc<Self>, Error> {
         if count == 0 || size == 0 {
             return Err(Error::InvalidArgument(
@@ -53,9 +55,9 @@ impl FixedBufs {
             ));
         }
         let ring_fd = ring.dup_fd()?;
-        let bufs: Vec<Box<[u8]>> = (0..count)
-            .map(|_| vec![0u8; size].into_boxed_slice())
-            .collect();
+        let bufs = (0..count)
+            .map(|_| alloc::zeroed("fixed buffers", size))
+            .collect::<Result<Vec<_>, _>>()?;
         let iovecs: Vec<iovec> = bufs
             .iter()
             .map(|b| iovec {

@@ -129,6 +129,7 @@ use crate::{squeue, RingId};
 #[macro_use]
 mod decl;
 
+mod alloc;
 mod buf;
 mod completion;
 mod epoll;

@@ -26,6 +26,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use super::alloc;
 use super::Operation;
 use crate::opcode;
 use crate::squeue;
@@ -46,7 +47,8 @@ pub struct ProvidedBufs {
 }
 
 impl ProvidedBufs {
-    /// `count` zeroed buffers of `size` bytes for group `bgid` of `ring`.
+    /// `count` zeroed buffers of `size` bytes for group `bgid` of `ring`;
+    /// [`Error::Alloc`] if the allocator cannot give `count * size` bytes.
     pub fn new(ring: RingId, bgid: u16, count: u16, size: u32) -> Result<Rc<Self>, Error> {
         if count == 0 || size == 0 {
             return Err(Error::InvalidArgument(
@@ -57,7 +59,7 @@ impl ProvidedBufs {
             .checked_mul(size as usize)
             .ok_or(Error::InvalidArgument("provided buffers too large"))?;
         Ok(Rc::new(ProvidedBufs {
-            mem: Box::into_raw(vec![0u8; total].into_boxed_slice()),
+            mem: Box::into_raw(alloc::zeroed("provided buffers", total)?),
             size,
             count,
             bgid,

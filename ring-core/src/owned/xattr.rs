@@ -22,6 +22,10 @@ enum On {
     Fd(SharedFd),
 }
 
+/// `XATTR_SIZE_MAX`: the kernel reads at most this much of a value, and
+/// cuts a larger buffer size down to it.
+const VALUE_MAX: usize = 64 * 1024;
+
 fn c_name(name: &str) -> Result<CString, std::ffi::NulError> {
     CString::new(name)
 }
@@ -107,7 +111,9 @@ pub struct GetXattr {
 
 impl GetXattr {
     /// Reads attribute `name` of the file at `path` into a zeroed buffer
-    /// of `size` bytes.
+    /// of `size` bytes, at most 64 KiB (`XATTR_SIZE_MAX`: the kernel
+    /// cuts a larger size down to that, so a larger buffer would never be
+    /// filled further).
     pub fn path(
         path: impl AsRef<Path>,
         name: &str,
@@ -116,16 +122,16 @@ impl GetXattr {
         Ok(GetXattr {
             on: On::Path(c_path(path.as_ref())?),
             name: c_name(name)?,
-            value: vec![0; size],
+            value: vec![0; size.min(VALUE_MAX)],
         })
     }
     /// Reads attribute `name` of the open file `fd` into a zeroed buffer
-    /// of `size` bytes.
+    /// of `size` bytes, at most 64 KiB (as [`path`](Self::path)).
     pub fn fd(fd: &SharedFd, name: &str, size: usize) -> Result<Self, std::ffi::NulError> {
         Ok(GetXattr {
             on: On::Fd(fd.clone()),
             name: c_name(name)?,
-            value: vec![0; size],
+            value: vec![0; size.min(VALUE_MAX)],
         })
     }
     /// The buffer back (all of it; the value is the first `result` bytes).
