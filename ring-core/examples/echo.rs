@@ -58,7 +58,10 @@ pub fn serve(listener: TcpListener, connections: Option<usize>) -> io::Result<()
 async fn echo(driver: &Driver, conn: &SharedFd) -> io::Result<()> {
     let mut buf = vec![0u8; 4096];
     loop {
-        let (n, b) = driver.recv(conn, buf).await;
+        // The peer sends its next message only after this echo, so the
+        // receive usually finds nothing yet: `poll_first` has the kernel
+        // wait for data instead of first trying (and failing) to receive.
+        let (n, b) = driver.recv(conn, buf).poll_first().await;
         buf = b;
         let n = n?;
         if n == 0 {

@@ -153,6 +153,39 @@ fn recv_and_send_take_a_slice_and_give_the_whole_buffer_back() {
     assert_eq!(back, b"pi");
 }
 
+/// A receive that polls first (`IORING_RECVSEND_POLL_FIRST`) is a plain
+/// receive to its user: pushed before any data, it waits and then
+/// completes with the bytes that arrive; pushed with bytes already queued,
+/// it completes with them.
+#[test]
+fn a_poll_first_recv_gets_the_bytes_sent_after_and_before_its_push() {
+    let (mut c, s) = common::connected_pair();
+    let s = SharedFd::new(s);
+    let d = Driver::new(8).unwrap();
+    let mut recv = d.recv(&s, vec![0u8; 16]).poll_first();
+    assert!(poll_once(&mut recv).is_pending());
+    d.park(Some(Duration::from_millis(50))).unwrap();
+    assert!(
+        poll_once(&mut recv).is_pending(),
+        "completed with no data sent"
+    );
+    c.write_all(b"ping").unwrap();
+    settle(&d);
+    let Poll::Ready((n, buf)) = poll_once(&mut recv) else {
+        panic!("the receive did not complete after the data came");
+    };
+    assert_eq!(&buf[..n.unwrap()], b"ping");
+
+    c.write_all(b"pong").unwrap();
+    let mut recv = d.recv(&s, vec![0u8; 16]).poll_first();
+    assert!(poll_once(&mut recv).is_pending());
+    settle(&d);
+    let Poll::Ready((n, buf)) = poll_once(&mut recv) else {
+        panic!("the receive did not complete with data already there");
+    };
+    assert_eq!(&buf[..n.unwrap()], b"pong");
+}
+
 /// An accept whose future was dropped after its push, on a listener with a
 /// connection waiting: the accept completes after the drop with a new
 /// descriptor, which the driver closes (the client sees end of file).

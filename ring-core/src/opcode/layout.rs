@@ -294,6 +294,20 @@ fn recv_zc() {
 }
 
 #[test]
+fn recv_poll_first() {
+    Sqe::new(27)
+        .i32(FD, 5)
+        .ptr(ADDR, p::<u8>(0xc0))
+        .u32(LEN, 64)
+        .u16(IOPRIO, 1) // IORING_RECVSEND_POLL_FIRST
+        .check(
+            Recv::new(crate::types::Fd(5), pm(0xc0), 64)
+                .poll_first()
+                .build(),
+        );
+}
+
+#[test]
 fn readv_writev_fixed() {
     Sqe::new(60)
         .i32(FD, 3)

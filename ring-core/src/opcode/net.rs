@@ -326,6 +326,15 @@ impl Recv {
         self.ioprio |= RecvSendFlags::BUNDLE.bits();
         self
     }
+    /// `IORING_RECVSEND_POLL_FIRST` (5.19): wait for the socket to be
+    /// readable before the first try, instead of trying at once and, if
+    /// nothing is there (`EAGAIN`), then waiting. For a receive that
+    /// expects no data yet, such as the next request after a reply.
+    #[inline]
+    pub const fn poll_first(mut self) -> Self {
+        self.ioprio |= RecvSendFlags::POLL_FIRST.bits();
+        self
+    }
     /// `MSG_*` flags.
     #[inline]
     pub const fn msg_flags(mut self, flags: u32) -> Self {

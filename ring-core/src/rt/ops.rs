@@ -54,6 +54,27 @@ macro_rules! transfer_finish {
 }
 transfer_finish!(Read, Write, Recv, Send);
 
+impl<B: IoBuf, F: Finish<Recv<B>>> Submit<Recv<B>, F> {
+    /// Waits for the socket to be readable before the first receive try
+    /// ([`Recv::poll_first`], `IORING_RECVSEND_POLL_FIRST`): for a receive
+    /// that usually finds no data yet, such as an echo's or a server's
+    /// next read after its reply. Set before the first poll; later calls
+    /// change nothing.
+    ///
+    /// ```
+    /// # use ring_core::owned::SharedFd;
+    /// # use ring_core::rt::Driver;
+    /// async fn next_request(driver: &Driver, conn: &SharedFd) -> std::io::Result<Vec<u8>> {
+    ///     let (n, mut buf) = driver.recv(conn, vec![0u8; 4096]).poll_first().await;
+    ///     buf.truncate(n?);
+    ///     Ok(buf)
+    /// }
+    /// ```
+    pub fn poll_first(self) -> Self {
+        self.map_op(Recv::poll_first)
+    }
+}
+
 /// The map of [`Driver::accept`] and [`open`](Driver::open): the new
 /// descriptor, now the caller's.
 #[derive(Clone, Copy, Debug, Default)]

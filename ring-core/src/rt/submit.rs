@@ -167,6 +167,13 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         self
     }
 
+    /// Changes the operation before its push (an option of it, such as
+    /// [`Submit::poll_first`]); after the push it changes nothing.
+    pub(super) fn map_op(mut self, f: impl FnOnce(T) -> T) -> Self {
+        self.op = self.op.take().map(f);
+        self
+    }
+
     /// A handle that cancels this operation (see [`Canceller`]).
     pub fn canceller(&mut self) -> Canceller {
         let mut inner = self.driver.inner.borrow_mut();
