@@ -78,6 +78,28 @@ impl<S: Store, T> Completion<S, T> {
         Completion::new(cqe, None, default_tag(), None, None)
     }
 
+    /// A final completion that carries nothing but its entry and its
+    /// operation (no descriptor, no buffer), taken apart: what a holder
+    /// that keeps it for later needs to store. Otherwise it comes back.
+    #[inline(always)]
+    pub(crate) fn into_plain(self) -> Result<(cqueue::Entry, S), Self>
+    where
+        T: Copy,
+    {
+        // Not dropped on the way out: its drop glue (the operation's) is an
+        // out-of-line call the compiler cannot prove away, 20 more
+        // instructions per completion (measured, rt_nop).
+        let mut this = ManuallyDrop::new(self);
+        if this.held.is_none() && this.fd.is_none() {
+            if let Some(op) = this.op.take() {
+                // What `this` still owns needs no drop: no buffer, no
+                // descriptor, no operation (taken), and a `Copy` tag.
+                return Ok((this.cqe, op));
+            }
+        }
+        Err(ManuallyDrop::into_inner(this))
+    }
+
     /// The same completion with `tag` for its tag (its operation,
     /// descriptor and buffer move over; the old tag is dropped).
     pub(crate) fn retag<U>(mut self, tag: U) -> Completion<S, U> {
@@ -193,6 +215,12 @@ impl<Tag> Completion<Box<dyn Operation>, Tag> {
             Ok(t) => Some(*t),
             Err(_) => None,
         }
+    }
+
+    /// Takes the operation back as it is stored (boxed).
+    #[inline(always)]
+    pub(crate) fn take_boxed(&mut self) -> Option<Box<dyn Operation>> {
+        self.op.take()
     }
 }
 

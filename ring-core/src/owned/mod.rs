@@ -339,6 +339,32 @@ impl<T: Operation> From<T> for Box<dyn Operation> {
     }
 }
 
+/// Unboxes an operation as a `T` without asking its type at run time (a
+/// virtual `type_id` call and a compare in [`Completion::take_op`]); the
+/// type is checked in debug builds.
+///
+/// # Safety
+///
+/// `op` must be a `T`.
+#[inline(always)]
+pub(crate) unsafe fn unbox_unchecked<T: Operation>(op: Box<dyn Operation>) -> T {
+    debug_assert_eq!(
+        {
+            let any: &dyn Any = &*op;
+            any.type_id()
+        },
+        std::any::TypeId::of::<T>(),
+        "unbox_unchecked: the operation is not a T"
+    );
+    let raw: *mut T = Box::into_raw(op).cast::<T>();
+    // SAFETY: the caller guarantees that `op` is a `T`, so the box was made
+    // as a `Box<T>` and unsized (the one conversion of an operation into
+    // `Box<dyn Operation>` is the `From` impl above, `Box::new`): its
+    // allocation has `T`'s layout. `into_raw` gave up its ownership, which
+    // `from_raw` takes back exactly once.
+    *unsafe { Box::from_raw(raw) }
+}
+
 /// Identifies a pushed operation; every completion carries it.
 ///
 /// A token is the operation's slot index in the low 32 bits and the slot's

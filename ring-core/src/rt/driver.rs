@@ -30,15 +30,15 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::owned::{
-    op::AsyncCancel, op::LinkTimeout, Completion, Operation, PushError, Ring, Token,
+    op::AsyncCancel, op::LinkTimeout, Completion, Operation, OwnedBuf, PushError, Ring, Token,
 };
-use crate::{Errno, Error, SubmitError};
+use crate::{cqueue, Errno, Error, SubmitError};
 
 /// A key's place in the free list when it is the last; also the key of
 /// [`Route::default`] (never allocated: see [`Inner::grow`]).
@@ -73,8 +73,15 @@ pub(super) enum State {
     /// In flight (single-shot), with its token: woken at the final
     /// completion.
     Waiting(Wake, Token),
-    /// The final completion, waiting for its future's next poll.
-    Done(Comp),
+    /// The final completion of an operation that created no descriptor
+    /// and picked no buffer (most), waiting for its future's next poll:
+    /// its entry and the operation, 32 bytes where the whole completion
+    /// is 56, so both storing it and taking it out move less. The
+    /// operation is taken out in place (then `None`, and the state is
+    /// freed without drop glue), not with the whole state.
+    Done(cqueue::Entry, Option<Box<dyn Operation>>),
+    /// Any other final completion, waiting for its future's next poll.
+    DoneWith(Comp),
     /// In flight (multishot): every completion is queued; `ended` after
     /// the final one.
     Stream {
@@ -223,12 +230,42 @@ pub(super) fn put(slot: &mut State, new: State) {
             | State::Unpushed { .. }
             | State::Abandoned
             | State::Waiting(Wake::None | Wake::Task(_), _)
+            | State::Done(_, None)
     ) {
         // Nothing to drop in these (no waker, no completion).
         std::mem::forget(std::mem::replace(slot, new));
     } else {
         *slot = new;
     }
+}
+
+/// Stores a final completion that carries a descriptor or a buffer. Out
+/// of line: sharing the store of [`State::Done`] made every completion
+/// write all of a whole completion's bytes.
+#[cold]
+#[inline(never)]
+fn done_with(slot: &mut State, c: Comp) {
+    put(slot, State::DoneWith(c));
+}
+
+/// A final completion taken apart for its future.
+pub(super) struct Finished {
+    pub(super) cqe: cqueue::Entry,
+    pub(super) op: Box<dyn Operation>,
+    pub(super) fd: Option<OwnedFd>,
+    pub(super) buf: Option<OwnedBuf>,
+}
+
+/// What [`Inner::take_done`] found.
+pub(super) enum Took {
+    /// A final completion without descriptor or buffer: its entry and
+    /// operation.
+    Plain(cqueue::Entry, Box<dyn Operation>),
+    /// Any other final completion: left in place for
+    /// [`Inner::take_done_with`].
+    With,
+    /// No final completion yet.
+    NotYet,
 }
 
 impl Driver {
@@ -432,20 +469,49 @@ impl Inner {
     }
 
     /// Frees `key` and hands back its final completion if it has arrived
-    /// ([`State::Done`]); otherwise changes nothing. (One lookup of the
-    /// key, where a match and [`free`](Self::free) make two.)
+    /// ([`State::Done`], [`State::DoneWith`]); otherwise changes nothing.
+    /// (One lookup of the key, where a match and [`free`](Self::free) make
+    /// two.)
     #[inline]
-    pub(super) fn take_done(&mut self, key: u32) -> Option<Comp> {
+    pub(super) fn take_done(&mut self, key: u32) -> Took {
+        let free_head = self.free_head;
         let e = &mut self.entries[key as usize];
-        if !matches!(e.state, State::Done(_)) {
-            return None;
-        }
-        e.gen = e.gen.wrapping_add(1);
-        let State::Done(c) = std::mem::replace(&mut e.state, State::Free(self.free_head)) else {
-            unreachable!("matched just above")
+        let took = match &mut e.state {
+            // Taken in place: the state is not copied out whole.
+            State::Done(cqe, op) => {
+                let Some(op) = op.take() else {
+                    unreachable!("a stored final completion has its operation")
+                };
+                let cqe = *cqe;
+                put(&mut e.state, State::Free(free_head));
+                Took::Plain(cqe, op)
+            }
+            State::DoneWith(_) => return Took::With,
+            _ => return Took::NotYet,
         };
+        e.gen = e.gen.wrapping_add(1);
         self.free_head = key;
-        Some(c)
+        took
+    }
+
+    /// Frees `key`, which is in [`State::DoneWith`], handing back its
+    /// completion taken apart.
+    pub(super) fn take_done_with(&mut self, key: u32) -> Finished {
+        // `c` is dropped here, under the borrow, only once emptied: its
+        // operation, descriptor and buffer go to the future (its tag is a
+        // `Copy` route), so its drop runs nothing.
+        let State::DoneWith(mut c) = self.free(key) else {
+            unreachable!("called on a DoneWith key")
+        };
+        let Some(op) = c.take_boxed() else {
+            unreachable!("a final completion carries its operation")
+        };
+        Finished {
+            cqe: *c.cqe(),
+            op,
+            fd: c.take_fd(),
+            buf: c.take_buf(),
+        }
     }
 
     /// Whom to wake for a future polled with `cx`: the attached runtime's
@@ -651,7 +717,10 @@ impl Inner {
             let wake = match &mut e.state {
                 State::Waiting(w, _) if fin => {
                     let w = std::mem::replace(w, Wake::None);
-                    put(&mut e.state, State::Done(c));
+                    match c.into_plain() {
+                        Ok((cqe, op)) => put(&mut e.state, State::Done(cqe, Some(op))),
+                        Err(c) => done_with(&mut e.state, c),
+                    }
                     w
                 }
                 State::Stream {

@@ -20,8 +20,8 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{put, Comp, Driver, Inner, State};
-use crate::owned::{Operation, OwnedBuf, PushError};
+use super::driver::{put, Driver, Finished, Inner, State, Took};
+use crate::owned::{unbox_unchecked, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
 /// The key a future has not allocated yet.
@@ -34,23 +34,23 @@ pub type Outcome<T> = Result<Done<T>, PushError<T>>;
 /// An operation's final completion, with the operation handed back.
 pub struct Done<T> {
     op: T,
-    /// The completion the operation was taken from: it still holds the
-    /// descriptor the operation created (closed on drop if not taken) and
-    /// the buffer a buffer-select receive picked (given back on drop if
-    /// not taken). Kept whole rather than taken apart: a NOP's `Done` is
-    /// then moved, not rebuilt field by field (callgrind, rt_nop).
-    c: Comp,
+    cqe: cqueue::Entry,
+    /// The descriptor the operation created, closed on drop if not taken.
+    fd: Option<OwnedFd>,
+    /// The buffer a buffer-select receive picked, given back on drop if
+    /// not taken.
+    buf: Option<OwnedBuf>,
 }
 
 impl<T> Done<T> {
     /// The result.
     #[inline]
     pub fn result(&self) -> Result<u32, Errno> {
-        self.c.result()
+        self.cqe.result()
     }
     /// The raw completion entry.
     pub fn cqe(&self) -> &cqueue::Entry {
-        self.c.cqe()
+        &self.cqe
     }
     /// The operation.
     pub fn op(&self) -> &T {
@@ -63,12 +63,12 @@ impl<T> Done<T> {
     /// The descriptor the operation created (accept, open); closed on drop
     /// if not taken.
     pub fn take_fd(&mut self) -> Option<OwnedFd> {
-        self.c.take_fd()
+        self.fd.take()
     }
     /// The buffer a buffer-select receive picked; given back on drop if
     /// not taken.
     pub fn take_buf(&mut self) -> Option<OwnedBuf> {
-        self.c.take_buf()
+        self.buf.take()
     }
 }
 
@@ -76,7 +76,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Done<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Done")
             .field("op", &self.op)
-            .field("cqe", self.c.cqe())
+            .field("cqe", &self.cqe)
             .finish_non_exhaustive()
     }
 }
@@ -263,15 +263,21 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
     fn take(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut inner = self.driver.inner.borrow_mut();
         match inner.take_done(self.key) {
-            Some(mut c) => {
+            Took::Plain(cqe, op) => {
                 self.key = NO_KEY;
                 drop(inner);
-                let Some(op) = c.take_op::<T>() else {
-                    unreachable!("a final completion carries the operation it was pushed with")
-                };
-                Poll::Ready(self.finish.finish(Ok(Done { op, c })))
+                Poll::Ready(self.finish(Finished {
+                    cqe,
+                    op,
+                    fd: None,
+                    buf: None,
+                }))
             }
-            None => {
+            Took::With => {
+                drop(inner);
+                Poll::Ready(self.take_with())
+            }
+            Took::NotYet => {
                 // Still waiting (a pushed single-shot future is waiting or
                 // done).
                 let old = inner.rewake(self.key, cx);
@@ -280,6 +286,32 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
                 Poll::Pending
             }
         }
+    }
+
+    /// Maps the final completion of this future's operation.
+    #[inline(always)]
+    fn finish(&self, done: Finished) -> F::Output {
+        let Finished { cqe, op, fd, buf } = done;
+        // SAFETY: `take_done` hands back only a final completion routed to
+        // this future's key, and the only operation pushed with that route
+        // is this future's own `T` (`push`): the driver's cancels and link
+        // timeouts carry the default route, and a key is given to no other
+        // future while an operation routed to it is in flight (driver.rs's
+        // invariants).
+        let op = unsafe { unbox_unchecked::<T>(op) };
+        self.finish.finish(Ok(Done { op, cqe, fd, buf }))
+    }
+
+    /// Takes and maps a final completion that carries a descriptor or a
+    /// buffer ([`Took::With`]). Out of line, so that it does not share the
+    /// common path's registers and stack (which then moved every
+    /// completion through memory, measured).
+    #[cold]
+    #[inline(never)]
+    fn take_with(&mut self) -> F::Output {
+        let key = std::mem::replace(&mut self.key, NO_KEY);
+        let done = self.driver.inner.borrow_mut().take_done_with(key);
+        self.finish(done)
     }
 }
 
