@@ -443,6 +443,19 @@ impl Inner {
         key
     }
 
+    /// Sets the state of `key` once its future has pushed: the key is
+    /// [`State::Unpushed`] (allocated by that future, which holds the
+    /// borrow from the check to the push), so the old state holds nothing
+    /// to drop and is neither read nor matched ([`put`] looks at it through
+    /// a jump table, measured 6 more instructions per push).
+    #[inline(always)]
+    pub(super) fn set_pushed(&mut self, key: u32, new: State) {
+        let slot = &mut self.entries[key as usize].state;
+        debug_assert!(matches!(slot, State::Unpushed { .. }));
+        // Nothing to drop in an unpushed state (no waker, no completion).
+        std::mem::forget(std::mem::replace(slot, new));
+    }
+
     /// A new key at the end (the free list is empty).
     #[cold]
     #[inline(never)]

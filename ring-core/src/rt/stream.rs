@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{put, Driver, State};
+use super::driver::{Driver, State};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
 
@@ -139,8 +139,8 @@ impl<T: Operation, I> Multi<T, I> {
         match inner.push(self.key, op, None, cx, &mut driving) {
             Ok(token) => {
                 let waker = inner.wake_for(cx);
-                put(
-                    &mut inner.entries[self.key as usize].state,
+                inner.set_pushed(
+                    self.key,
                     State::Stream {
                         queue: VecDeque::new(),
                         waker,

@@ -20,7 +20,7 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{put, Driver, Finished, Inner, State, Took};
+use super::driver::{Driver, Finished, Inner, State, Took};
 use crate::owned::{unbox_unchecked, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
@@ -227,10 +227,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         match inner.push(self.key, op, self.timeout, cx, &mut driving) {
             Ok(token) => {
                 let wake = inner.wake_for(cx);
-                put(
-                    &mut inner.entries[self.key as usize].state,
-                    State::Waiting(wake, token),
-                );
+                inner.set_pushed(self.key, State::Waiting(wake, token));
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }
