@@ -668,6 +668,31 @@ fn the_runtime_ring_defers_task_work_to_its_waits() {
     assert_eq!(&buf[..4], b"late");
 }
 
+/// `Runtime::new` registers its ring's fd for its thread (enters skip the
+/// fd lookup), and the slot comes back when the runtime drops: a thread
+/// has 16, so the 17th runtime on a thread would otherwise run
+/// unregistered (and each dropped ring stay open until the thread exits).
+#[test]
+fn each_runtime_registers_its_ring_fd_and_gives_the_slot_back() {
+    let first = Runtime::new(8).unwrap();
+    if first
+        .driver()
+        .with_raw(|r| r.registered_ring_index())
+        .is_none()
+    {
+        eprintln!("skipped: this kernel does not register ring fds (Linux 5.18)");
+        return;
+    }
+    drop(first);
+    for i in 0..40 {
+        let rt = Runtime::new(8).unwrap();
+        let index = rt.driver().with_raw(|r| r.registered_ring_index());
+        assert!(index.is_some(), "runtime {i} was not registered");
+        let d = rt.driver().clone();
+        rt.block_on(async move { d.nop().await }).unwrap();
+    }
+}
+
 #[test]
 fn the_driver_exposes_the_ring_fd() {
     let d = Driver::new(4).unwrap();

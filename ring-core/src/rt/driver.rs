@@ -298,6 +298,17 @@ impl Driver {
         }
     }
 
+    /// A driver on `raw` with its fd registered on this thread (enters
+    /// then skip the kernel's fd lookup) if the kernel can (Linux 5.18).
+    /// The driver never leaves this thread (it is behind an `Rc`), so
+    /// every enter, and the unregistration at the ring's drop, is made on
+    /// the thread the registration belongs to.
+    pub(super) fn from_registered_ring(mut raw: crate::IoUring) -> Self {
+        // Refused by an older kernel: the ring works unregistered.
+        let _ = raw.register_ring_fd();
+        Self::from_ring(Ring::from_ring(raw))
+    }
+
     /// Operations pushed and not finally completed, including the cancels
     /// and link timeouts the driver pushed itself.
     pub fn in_flight(&self) -> usize {

@@ -144,7 +144,10 @@ impl Runtime {
     /// wait, in one batch, not by interrupting the thread) and
     /// `taskrun_flag` (so a turn that does not wait still sees them).
     /// A kernel older than 6.1 refuses `defer_taskrun`; the runtime then
-    /// runs on a ring with the default setup.
+    /// runs on a ring with the default setup. The ring's fd is registered
+    /// with the kernel for this thread (`IORING_REGISTER_RING_FDS`, Linux
+    /// 5.18; skipped if refused), so that each wait skips the fd lookup;
+    /// the ring's drop unregisters it.
     /// [`with_driver`](Self::with_driver) takes a driver on any ring.
     pub fn new(entries: u32) -> io::Result<Self> {
         let deferred = crate::IoUring::builder()
@@ -158,7 +161,7 @@ impl Runtime {
             // the one to report.
             Err(_) => crate::IoUring::new(entries)?,
         };
-        Self::with_driver(Driver::from_ring(crate::owned::Ring::from_ring(raw)))
+        Self::with_driver(Driver::from_registered_ring(raw))
     }
 
     /// A runtime around an existing driver.
