@@ -47,10 +47,12 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 /// What wakers share with the runtime.
 struct Shared {
     queue: Mutex<Vec<usize>>,
-    /// Set (under the lock) when `queue` gets an index, cleared when the
-    /// runtime takes them: lets it skip the lock when nothing was woken
-    /// through a waker. A stale `false` only delays an index to the next
-    /// look: before it sleeps, the runtime looks under the lock.
+    /// Set (under the lock) whenever `queue` gets an index, cleared by the
+    /// runtime only just before it takes the whole queue (under the lock):
+    /// so it is set whenever the queue holds an index, and the runtime
+    /// looks at it instead of taking the lock. A stale `false` only delays
+    /// an index to the next look; the look before the runtime sleeps is
+    /// made after it sets `parked` (see `TaskWake::wake_by_ref`).
     queued_any: AtomicBool,
     /// Set while the runtime waits in the ring.
     parked: AtomicBool,
@@ -77,11 +79,14 @@ impl Wake for TaskWake {
         {
             let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.push(self.index);
-            // Release: pairs with the runtime's Acquire swap in `take_ready`.
-            self.shared.queued_any.store(true, Ordering::Release);
+            // Release: pairs with the runtime's Acquire swap in `take_ready`
+            // (which then takes the queue under the lock). SeqCst, with the
+            // load of `parked` below, against the runtime's SeqCst store of
+            // `parked` and then load of this flag before it sleeps: in the
+            // single order of those four, either the runtime sees this flag
+            // set (and does not sleep) or we see it parked (and wake it).
+            self.shared.queued_any.store(true, Ordering::SeqCst);
         }
-        // SeqCst, paired with the runtime's SeqCst store of `parked` and its
-        // re-check of the queue: either it sees our push or we see it parked.
         if self.shared.parked.load(Ordering::SeqCst) {
             let _ = rustix::io::write(&self.shared.eventfd, &1u64.to_ne_bytes());
         }
@@ -340,7 +345,14 @@ impl Runtime {
     /// through their wakers (the shared queue) and those the driver woke
     /// by index; a `block_on` future is flagged, not listed.
     fn take_ready(&self, ready: &mut Vec<usize>) {
-        if self.exec.shared.queued_any.swap(false, Ordering::Acquire) {
+        // A load first: the swap is a locked instruction, paid on every
+        // look, and the flag is usually clear. A `false` loaded just before
+        // a waker sets it is as a swap's would be: the index waits for the
+        // next look.
+        let shared = &self.exec.shared;
+        if shared.queued_any.load(Ordering::Relaxed)
+            && shared.queued_any.swap(false, Ordering::Acquire)
+        {
             ready.append(&mut self.lock_queue());
         }
         let mut woken = self.exec.woken.borrow_mut();
@@ -475,10 +487,12 @@ impl Runtime {
             }
         }
         shared.parked.store(true, Ordering::SeqCst);
-        if self.lock_queue().is_empty() {
-            let _ = self.driver.park(None);
-        } else {
+        // SeqCst: see `TaskWake::wake_by_ref`. The flag rather than the
+        // queue under its lock: two locked instructions fewer per wait.
+        if shared.queued_any.load(Ordering::SeqCst) {
             let _ = self.driver.turn();
+        } else {
+            let _ = self.driver.park(None);
         }
         shared.parked.store(false, Ordering::SeqCst);
     }
