@@ -6,6 +6,7 @@ use std::os::fd::AsRawFd;
 
 use ring_core::owned::{self, Operation, SharedFd, Store};
 
+mod floor;
 mod limit;
 
 /// One implementation's rounds.
@@ -31,6 +32,12 @@ pub const IMPLS: &[&str] = &[
     "limit+defer+regfd",
 ];
 
+/// Sketches [`make`] also knows, measured by the `nop` binary only (never
+/// a column of the ring benchmark): `floor-sketch`, the least a table of
+/// in-flight operations with the safe tier's guarantees executes, on the
+/// raw tier (see `rings/floor.rs`; not a product).
+pub const SKETCHES: &[&str] = &["floor-sketch"];
+
 /// Builds an implementation by name with `entries` SQ slots; `None` if it is
 /// not available in this build (liburing without its headers, the limit
 /// ring without a C compiler or the kernel's headers).
@@ -46,6 +53,7 @@ pub fn make(name: &str, entries: u32) -> Option<Box<dyn RingBench>> {
         "liburing+defer+regfd" => liburing::make(entries, true),
         "limit" => limit::make(entries, false),
         "limit+defer+regfd" => limit::make(entries, true),
+        "floor-sketch" => Some(Box::new(floor::FloorSketch::new(entries))),
         _ => None,
     }
 }

@@ -5,8 +5,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() != 3 {
         eprintln!(
-            "usage: nop <impl> <batch> <rounds>; impls: {:?}",
-            benches::rings::IMPLS
+            "usage: nop <impl> <batch> <rounds>; impls: {:?}, sketches: {:?}",
+            benches::rings::IMPLS,
+            benches::rings::SKETCHES
         );
         std::process::exit(2);
     }
