@@ -338,7 +338,17 @@ impl Driver {
         let (n, mut out) = {
             let mut inner = self.inner.borrow_mut();
             let mut out = std::mem::take(&mut inner.scratch);
-            (inner.turn(wait, &mut out), out)
+            let n = inner.turn(wait, &mut out);
+            if out.wake.is_empty() && out.drop.is_empty() {
+                // Nothing to wake or drop (the built-in runtime's usual
+                // turn: its tasks are queued by index): the vectors go back
+                // at once, without a second borrow. What `take` left owns
+                // nothing (nothing can put a scratch back under this
+                // borrow), and its drop glue is an out-of-line call.
+                std::mem::forget(std::mem::replace(&mut inner.scratch, out));
+                return n;
+            }
+            (n, out)
         };
         out.run();
         // Give the (now empty) vectors back for their capacity.
@@ -782,7 +792,7 @@ impl Inner {
                 Wake::Waker(w) => out.wake.push(w),
             }
         }
-        if n > 0 {
+        if n > 0 && !self.room_waiters.is_empty() {
             out.wake.append(&mut self.room_waiters);
         }
         Ok(n)
