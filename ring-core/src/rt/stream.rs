@@ -139,15 +139,12 @@ impl<T: Operation, I> Multi<T, I> {
         match inner.push(self.key, op, None, cx, &mut driving) {
             Ok(token) => {
                 let waker = inner.wake_for(cx);
-                inner.set_pushed(
-                    self.key,
-                    State::Stream {
-                        queue: VecDeque::new(),
-                        waker,
-                        ended: false,
-                        token,
-                    },
-                );
+                inner.set_pushed(self.key, || State::Stream {
+                    queue: VecDeque::new(),
+                    waker,
+                    ended: false,
+                    token,
+                });
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }

@@ -227,7 +227,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         match inner.push(self.key, op, self.timeout, cx, &mut driving) {
             Ok(token) => {
                 let wake = inner.wake_for(cx);
-                inner.set_pushed(self.key, State::Waiting(wake, token));
+                inner.set_pushed(self.key, || State::Waiting(wake, token));
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }
