@@ -33,16 +33,13 @@ struct Slot {
     next_free: u32,
 }
 
-/// The first generation, and the one after `gen` (wrapping below 2^31, so
-/// that a token never has bit 63 set).
+/// The first generation, and the one after `gen`: odd numbers below 2^31,
+/// so that a token is never 0 and never has bit 63 set (as the owned
+/// ring's).
 const FIRST_GEN: u32 = 1;
 #[inline(always)]
 fn next_gen(gen: u32) -> u32 {
-    if gen >= 0x7fff_ffff {
-        FIRST_GEN
-    } else {
-        gen + 1
-    }
+    gen.wrapping_add(2) & 0x7fff_ffff
 }
 
 /// The raw ring and its table of in-flight operations.
