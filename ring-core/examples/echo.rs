@@ -6,7 +6,7 @@
 use std::io;
 use std::net::{TcpListener, TcpStream};
 
-use ring_core::owned::{IoBuf, SharedFd};
+use ring_core::owned::{Files, IoBuf, SharedFd, Target};
 use ring_core::rt::{Driver, Runtime};
 
 fn main() -> io::Result<()> {
@@ -22,6 +22,12 @@ fn main() -> io::Result<()> {
 pub fn serve(listener: TcpListener, connections: Option<usize>) -> io::Result<()> {
     let rt = Runtime::new(256)?;
     let handle = rt.handle();
+    // A registered file table (Linux 5.19): a receive or send on a
+    // connection in it names the connection's slot, and the kernel skips
+    // the descriptor lookup (and the reference count taken and dropped
+    // around it) of every operation. Without one (an older kernel) the
+    // connections are used by descriptor.
+    let files = rt.driver().with_raw(|r| Files::register(r, 1024)).ok();
     rt.block_on(async move {
         let listener = SharedFd::new(listener);
         let mut accepts = handle.driver().accept_multi(&listener);
@@ -33,7 +39,13 @@ pub fn serve(listener: TcpListener, connections: Option<usize>) -> io::Result<()
             let conn = TcpStream::from(conn?);
             // Small replies go out at once, not after the peer's next ACK.
             conn.set_nodelay(true)?;
-            let conn = SharedFd::new(conn);
+            // Into a free slot of the table, which keeps the socket open
+            // until the task's last use of the slot drops; by descriptor if
+            // there is no table or it is full.
+            let conn: Target = match files.as_ref().map(|f| f.install(&conn)) {
+                Some(Ok(slot)) => slot.into(),
+                _ => SharedFd::new(conn).into(),
+            };
             let driver = handle.driver().clone();
             let task = handle.spawn_local(async move {
                 if let Err(e) = echo(&driver, &conn).await {
@@ -55,7 +67,7 @@ pub fn serve(listener: TcpListener, connections: Option<usize>) -> io::Result<()
 
 /// Sends back whatever arrives until the peer closes: one buffer, received
 /// into and sent back from (the rest of it after a short send).
-async fn echo(driver: &Driver, conn: &SharedFd) -> io::Result<()> {
+async fn echo(driver: &Driver, conn: &Target) -> io::Result<()> {
     let mut buf = vec![0u8; 4096];
     loop {
         // The peer sends its next message only after this echo, so the

@@ -311,7 +311,8 @@ impl std::fmt::Debug for Slot {
 
 /// The file an operation acts on: a share of a descriptor or of a
 /// registered slot (one pointer). Constructors take `impl Into<Target>`: a `&SharedFd`,
-/// a `&FixedFile`, either by value, or anything that becomes an
+/// a `&FixedFile`, either by value, a `&Target` (so code can take either
+/// kind as one type, as the `echo` example does), or anything that becomes an
 /// [`OwnedFd`] (a `File`, a `TcpStream`, ...) by value.
 ///
 /// A borrowed `&File` is not a target: its number could be closed and
@@ -439,6 +440,14 @@ impl Drop for Target {
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.handle().fmt(f)
+    }
+}
+
+impl From<&Target> for Target {
+    /// Another share of the same descriptor or slot.
+    #[inline]
+    fn from(target: &Target) -> Self {
+        target.clone()
     }
 }
 
