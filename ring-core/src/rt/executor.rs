@@ -363,14 +363,23 @@ impl Runtime {
         let wakes = self.exec.wakes.borrow();
         let mains = self.exec.mains.borrow();
         for index in woken.drain(..) {
-            let wake = match index.checked_sub(MAIN) {
-                Some(depth) => mains.get(depth),
-                None => wakes.get(index).and_then(Option::as_ref),
-            };
-            // As `TaskWake::wake_by_ref`: queued once per wake-up.
-            if let Some(w) = wake {
-                if !w.queued.swap(true, Ordering::AcqRel) && index < MAIN {
-                    ready.push(index);
+            match index.checked_sub(MAIN) {
+                // A `block_on` future: only flagged, for its loop (on this
+                // thread) to poll. A store, not a swap: the old value is
+                // not needed, and a swap is a locked instruction, paid on
+                // every wait that a completion of that future ends.
+                Some(depth) => {
+                    if let Some(w) = mains.get(depth) {
+                        w.queued.store(true, Ordering::Release);
+                    }
+                }
+                None => {
+                    // As `TaskWake::wake_by_ref`: queued once per wake-up.
+                    if let Some(w) = wakes.get(index).and_then(Option::as_ref) {
+                        if !w.queued.swap(true, Ordering::AcqRel) {
+                            ready.push(index);
+                        }
+                    }
                 }
             }
         }
