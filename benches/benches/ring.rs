@@ -3,7 +3,10 @@
 //! floor), in the same run, alternating rounds, best of N.
 //!
 //! `cargo bench -p benches --bench ring` (env: `RING_BENCH_SECS`, default 1,
-//! per measurement; `RING_BENCH_ROUNDS`, default 5). With valgrind installed
+//! per measurement; `RING_BENCH_ROUNDS`, default 5; `RING_BENCH_CLOCK=cpu`
+//! times with the thread's CPU time, user and kernel, instead of the wall
+//! clock, so that time the thread spends preempted by other work on a
+//! shared machine is not counted). With valgrind installed
 //! it also counts user-space instructions per NOP (callgrind, exact).
 //! `-- --docs` writes the results into docs/benchmarks.md (between the
 //! `ring-bench` markers); `-- <filter>` runs the scenarios whose name
@@ -22,19 +25,42 @@ fn env_f64(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// Runs `chunk(first_round, n)` (which does `n` rounds) for `secs` and
-/// returns ns per operation.
-fn time_it(secs: f64, ops_per_round: u32, mut chunk: impl FnMut(u64, u64)) -> f64 {
+/// What a measurement is timed with.
+#[derive(Clone, Copy, PartialEq)]
+enum Clock {
+    Wall,
+    /// The calling thread's CPU time (user and kernel).
+    ThreadCpu,
+}
+
+impl Clock {
+    fn now(self) -> Duration {
+        match self {
+            Clock::Wall => {
+                static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+                START.get_or_init(Instant::now).elapsed()
+            }
+            Clock::ThreadCpu => {
+                let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+                Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+            }
+        }
+    }
+}
+
+/// Runs `chunk(first_round, n)` (which does `n` rounds) for `secs` of
+/// `clock` and returns ns per operation.
+fn time_it(clock: Clock, secs: f64, ops_per_round: u32, mut chunk: impl FnMut(u64, u64)) -> f64 {
     const CHUNK: u64 = 256;
     chunk(0, CHUNK); // warm up
     let budget = Duration::from_secs_f64(secs);
-    let start = Instant::now();
+    let start = clock.now();
     let mut rounds = 0u64;
-    while start.elapsed() < budget {
+    while clock.now() - start < budget {
         chunk(rounds, CHUNK);
         rounds += CHUNK;
     }
-    start.elapsed().as_nanos() as f64 / (rounds as f64 * f64::from(ops_per_round))
+    (clock.now() - start).as_nanos() as f64 / (rounds as f64 * f64::from(ops_per_round))
 }
 
 struct Scenario {
@@ -50,6 +76,14 @@ fn main() {
     let docs = std::env::args().any(|a| a == "--docs");
     let secs = env_f64("RING_BENCH_SECS", 1.0);
     let rounds = env_f64("RING_BENCH_ROUNDS", 5.0) as usize;
+    let clock = match std::env::var("RING_BENCH_CLOCK").as_deref() {
+        Ok("cpu") => Clock::ThreadCpu,
+        Ok("wall") | Err(_) => Clock::Wall,
+        Ok(other) => {
+            eprintln!("RING_BENCH_CLOCK={other}: expected `wall` (the default) or `cpu`");
+            std::process::exit(2);
+        }
+    };
 
     let mut scenarios = Vec::new();
     for defer in [false, true] {
@@ -89,7 +123,11 @@ fn main() {
     let file = std::fs::File::open(&path).expect("bench file");
     let mut buf = vec![0u8; 128 * 4096];
 
-    println!("ring benchmark: {secs} s per measurement, best of {rounds} alternating rounds, ns per operation");
+    let clock_name = match clock {
+        Clock::Wall => "wall-clock",
+        Clock::ThreadCpu => "thread CPU time (RING_BENCH_CLOCK=cpu)",
+    };
+    println!("ring benchmark: {secs} s of {clock_name} per measurement, best of {rounds} alternating rounds, ns per operation");
     let mut results: BTreeMap<(String, String), f64> = BTreeMap::new();
     for sc in &scenarios {
         let impls: Vec<&str> = available
@@ -109,13 +147,13 @@ fn main() {
         for _ in 0..rounds {
             for (name, ring) in rings.iter_mut() {
                 let ns = if sc.read {
-                    time_it(secs, sc.batch, |first, n| {
+                    time_it(clock, secs, sc.batch, |first, n| {
                         for i in first..first + n {
                             ring.read_round(&file, &mut buf, sc.batch, i * u64::from(sc.batch));
                         }
                     })
                 } else {
-                    time_it(secs, sc.batch, |_, n| ring.nop_rounds(sc.batch, n))
+                    time_it(clock, secs, sc.batch, |_, n| ring.nop_rounds(sc.batch, n))
                 };
                 let e = results
                     .entry((sc.name.clone(), name.to_string()))
@@ -142,7 +180,7 @@ fn main() {
     if docs {
         let table = table(&scenarios, &results, &available);
         let counts = instruction_table(&instructions, &available);
-        write_docs(&table, &counts, &ratios, secs, rounds);
+        write_docs(&table, &counts, &ratios, secs, rounds, clock_name);
     }
 }
 
@@ -225,7 +263,7 @@ fn instruction_table(counts: &BTreeMap<(u32, String), f64>, available: &[&str]) 
 
 /// Replaces the section between the `ring-bench` markers of
 /// docs/benchmarks.md.
-fn write_docs(table: &str, counts: &str, ratios: &str, secs: f64, rounds: usize) {
+fn write_docs(table: &str, counts: &str, ratios: &str, secs: f64, rounds: usize, clock: &str) {
     let shell = |cmd: &str, args: &[&str]| {
         Command::new(cmd)
             .args(args)
@@ -243,8 +281,8 @@ fn write_docs(table: &str, counts: &str, ratios: &str, secs: f64, rounds: usize)
         .unwrap_or_default();
     let section = format!(
         "<!-- ring-bench:begin (written by `cargo bench -p benches --bench ring -- --docs`) -->\n\
-         Run of {date}: {nproc} CPUs ({cpu}), Linux {kernel}; best of {rounds} alternating rounds of {secs} s, \
-         ns per operation. The `_defer` rows are the `+defer+regfd` variants (the io-uring crate's is `+defer`, \
+         Run of {date}: {nproc} CPUs ({cpu}), Linux {kernel}; best of {rounds} alternating rounds of {secs} s \
+         ({clock}), ns per operation. The `_defer` rows are the `+defer+regfd` variants (the io-uring crate's is `+defer`, \
          without a registered fd).\n\n{table}\n{counts}\n<details><summary>every ratio of this run</summary>\n\n\
          ```text\n{ratios}```\n\n</details>\n<!-- ring-bench:end -->\n",
         date = shell("date", &["-u", "+%Y-%m-%d"]),
