@@ -14,6 +14,25 @@ pub use fds::*;
 /// returns), submits, and reaps until `want` completions have arrived.
 /// Fails the test if they do not arrive within five seconds.
 pub fn run(ring: &mut IoUring, entries: &[squeue::Entry], want: usize) -> Vec<cqueue::Entry> {
+    // An SQPOLL ring's thread can post the completions of entries before
+    // it moves the SQ head past them (a NOP completes while it is being
+    // submitted): reaped completions do not mean the queue has room yet.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let room = {
+            let sq = ring.submission();
+            sq.capacity() - sq.len()
+        };
+        if room >= entries.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no room for {} entries",
+            entries.len()
+        );
+        ring.submitter().squeue_wait().expect("waiting for room");
+    }
     {
         let mut sq = ring.submission();
         // SAFETY: callers keep everything the entries point to alive until
