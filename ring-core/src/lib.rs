@@ -87,6 +87,7 @@ pub mod setup;
 pub mod squeue;
 pub mod submit;
 mod sys;
+mod thread;
 pub mod types;
 
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -127,6 +128,10 @@ pub struct IoUring<S: squeue::EntryMarker = squeue::Entry, C: cqueue::EntryMarke
     enter_fd: RawFd,
     enter_flags: IoringEnterFlags,
     registered_index: Option<u32>,
+    /// The [`thread`] number of the thread `registered_index` belongs to,
+    /// 0 if none: on any other thread the index names another thread's
+    /// registration, so enters there use the ring fd.
+    registered_on: u64,
     id: RingId,
     params: Params,
     /// `io_uring_enter` calls made so far ([`Submitter::enter_calls`]).
@@ -147,7 +152,10 @@ pub struct IoUring<S: squeue::EntryMarker = squeue::Entry, C: cqueue::EntryMarke
 }
 
 // SAFETY: the raw pointers point into mappings this value owns; the ring
-// may move to another thread as a whole. It is not `Sync`: the views and
+// may move to another thread as a whole. A registered ring fd index is
+// used (and unregistered) only on the thread that registered it
+// (`registered_on`), so a moved ring never enters, or unregisters, what
+// another thread registered at that index. It is not `Sync`: the views and
 // submitter assume a single user at a time (they take `&mut self` or are
 // created from one).
 unsafe impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Send for IoUring<S, C> {}
@@ -192,10 +200,15 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
     /// The submitter (submit, wait, register).
     #[inline]
     pub fn submitter(&self) -> Submitter<'_> {
+        let (enter_fd, enter_flags) = if self.index_usable_here() {
+            (self.enter_fd, self.enter_flags)
+        } else {
+            (self.fd.as_raw_fd(), IoringEnterFlags::empty())
+        };
         Submitter {
             fd: self.fd.as_fd(),
-            enter_fd: self.enter_fd,
-            enter_flags: self.enter_flags,
+            enter_fd,
+            enter_flags,
             setup_flags: self.params.flags(),
             features: self.params.features(),
             sq: &self.sq,
@@ -232,38 +245,64 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> IoUring<S, C> {
     }
 
     /// Registers the ring fd in this thread's registered-ring table
-    /// (`IORING_REGISTER_RING_FDS`, Linux 5.18), so that later enters skip the
-    /// fd lookup. The ring remembers the index: every [`Submitter`] made
-    /// afterwards uses it.
+    /// (`IORING_REGISTER_RING_FDS`, Linux 5.18), so that later enters from
+    /// this thread skip the fd lookup. The ring remembers the index and the
+    /// thread: every [`Submitter`] made afterwards on this thread uses the
+    /// index.
     ///
-    /// The registration belongs to the calling thread: enter from this thread
-    /// only afterwards (or call [`unregister_ring_fd`](Self::unregister_ring_fd)
-    /// before moving the ring).
+    /// The registration belongs to the calling thread (the index means
+    /// something only in its table). On any other thread the ring enters
+    /// by its fd, as if unregistered, and never touches that thread's
+    /// table; calling this there registers it anew in that thread's table
+    /// (the first registration stays with its thread until that thread
+    /// exits, keeping the ring's kernel object alive until then).
     pub fn register_ring_fd(&mut self) -> Result<u32, Error> {
         if let Some(index) = self.registered_index {
-            return Ok(index);
+            if self.registered_on == thread::current() {
+                return Ok(index);
+            }
         }
         let index = register::register_ring_fd(self.fd.as_fd())?;
         self.registered_index = Some(index);
+        self.registered_on = thread::current();
         self.enter_fd = index as RawFd;
         self.enter_flags = IoringEnterFlags::REGISTERED_RING;
         Ok(index)
     }
 
-    /// Undoes [`register_ring_fd`](Self::register_ring_fd).
+    /// Undoes [`register_ring_fd`](Self::register_ring_fd). On another
+    /// thread than the one that registered the ring, the ring only stops
+    /// using the index: that thread's table cannot be reached from here,
+    /// and the same index in this thread's table is another registration.
     pub fn unregister_ring_fd(&mut self) -> Result<(), Error> {
         if let Some(index) = self.registered_index.take() {
+            let on = std::mem::replace(&mut self.registered_on, 0);
             self.enter_fd = self.fd.as_raw_fd();
             self.enter_flags = IoringEnterFlags::empty();
-            register::unregister_ring_fd(self.fd.as_fd(), index)?;
+            if on == thread::current() {
+                register::unregister_ring_fd(self.fd.as_fd(), index)?;
+            }
         }
         Ok(())
     }
 
-    /// The registered ring index, if [`register_ring_fd`](Self::register_ring_fd)
-    /// was called.
+    /// The registered ring index enters from this thread use, if
+    /// [`register_ring_fd`](Self::register_ring_fd) was called on this
+    /// thread; `None` on any other thread.
     pub fn registered_ring_index(&self) -> Option<u32> {
-        self.registered_index
+        if self.index_usable_here() {
+            self.registered_index
+        } else {
+            None
+        }
+    }
+
+    /// Whether enters from the calling thread may use `enter_fd` and
+    /// `enter_flags` as they are: the ring is not registered, or it is
+    /// registered on this thread.
+    #[inline(always)]
+    fn index_usable_here(&self) -> bool {
+        self.registered_on == 0 || self.registered_on == thread::current()
     }
 
     /// Enables a ring created with [`Builder::r_disabled`]

@@ -458,6 +458,7 @@ fn assemble<S: squeue::EntryMarker, C: cqueue::EntryMarker>(
         enter_fd,
         enter_flags: IoringEnterFlags::empty(),
         registered_index: None,
+        registered_on: 0,
         params: Params(p),
         enters: core::cell::Cell::new(0),
         // The SQ tail of a new ring is 0.

@@ -97,7 +97,8 @@ pub struct Submitter<'a> {
     pub(crate) fd: BorrowedFd<'a>,
     /// The fd passed to enter: the ring fd, or its registered index.
     pub(crate) enter_fd: RawFd,
-    /// `REGISTERED_RING` when the ring fd is registered, else empty.
+    /// `REGISTERED_RING` when the ring fd is registered on this thread,
+    /// else empty.
     pub(crate) enter_flags: IoringEnterFlags,
     pub(crate) setup_flags: SetupFlags,
     pub(crate) features: Features,
@@ -123,9 +124,11 @@ impl<'a> Submitter<'a> {
     #[inline(always)]
     fn enter_fd(&self) -> BorrowedFd<'a> {
         // SAFETY: `enter_fd` is either the ring's own fd, open for 'a, or
-        // (with REGISTERED_RING) the index in this thread's registered-ring
-        // table; the kernel interprets it, rustix only passes the integer.
-        // It is never -1.
+        // (with REGISTERED_RING) the ring's index in this thread's
+        // registered-ring table: `IoUring::submitter` hands the index out
+        // only on the thread that registered it, and a `Submitter` cannot
+        // leave its thread (it borrows `Cell`s). The kernel interprets it,
+        // rustix only passes the integer. It is never -1.
         unsafe { BorrowedFd::borrow_raw(self.enter_fd) }
     }
 

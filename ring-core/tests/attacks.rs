@@ -470,3 +470,60 @@ fn an_incremental_buffer_is_not_given_back_while_an_earlier_chunk_is_held() {
         b"CCCC"
     );
 }
+
+/// Runs `f` on a thread of its own and gives its result, or `None` if it
+/// has not finished within `limit` (the thread is then left behind).
+fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit).ok()
+}
+
+/// A raw ring registered on one thread (`register_ring_fd`), which is
+/// `Send`, is handed to a thread where a runtime registered its own ring at
+/// the same index of that thread's table. Dropping it there must not
+/// unregister the runtime's ring: the runtime's waits would then fail
+/// (`EBADF`) or, once another ring takes the index, enter that other ring,
+/// and its NOP would never be submitted.
+#[test]
+fn a_registered_ring_moved_to_another_thread_leaves_that_threads_runtime_alone() {
+    use ring_core::rt::Runtime;
+    let done = within(Duration::from_secs(10), || {
+        let rt = Runtime::new(8).unwrap();
+        let ours = rt.driver().with_raw(|r| r.registered_ring_index());
+        // A ring registered on a thread of its own, at the first free
+        // index of that thread's table: the index the runtime has here.
+        let (foreign, theirs) = std::thread::spawn(|| {
+            let mut r = ring_core::IoUring::new(4).unwrap();
+            let index = r.register_ring_fd().unwrap();
+            (r, index)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(ours, Some(theirs), "both first in their thread's table");
+        // Entering from here must not reach the runtime's ring, and the
+        // drop must not unregister it.
+        let _ = foreign.submit();
+        drop(foreign);
+        // Another ring registered here now takes the first free index.
+        let mut other = ring_core::IoUring::new(4).unwrap();
+        other.register_ring_fd().unwrap();
+        let driver = rt.driver().clone();
+        let results: Vec<_> = rt.block_on(async move {
+            let mut results = Vec::new();
+            for _ in 0..4 {
+                results.push(driver.submit(Nop).await.map(|d| d.result()).ok());
+            }
+            results
+        });
+        drop(other);
+        results
+    });
+    assert_eq!(
+        done,
+        Some(vec![Some(Ok(0)); 4]),
+        "the runtime's ring went unentered"
+    );
+}

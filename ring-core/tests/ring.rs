@@ -531,6 +531,24 @@ fn registered_ring_fd_is_used_by_later_enters() {
     nop_rounds(&mut ring, 8, 2);
 }
 
+/// A registered ring moved to another thread enters there by its fd (the
+/// index names that thread's registrations, not this ring), and works.
+#[test]
+fn a_registered_ring_moved_to_another_thread_enters_by_its_fd() {
+    let mut ring = IoUring::new(8).unwrap();
+    let index = ring.register_ring_fd().unwrap();
+    let mut ring = std::thread::spawn(move || {
+        assert_eq!(ring.registered_ring_index(), None, "not this thread's");
+        nop_rounds(&mut ring, 8, 2);
+        ring
+    })
+    .join()
+    .unwrap();
+    // Back on the thread that registered it, it uses the index again.
+    assert_eq!(ring.registered_ring_index(), Some(index));
+    nop_rounds(&mut ring, 8, 2);
+}
+
 #[test]
 fn r_disabled_ring_rejects_until_enabled() {
     let mut ring = IoUring::builder().r_disabled().build(4).unwrap();
