@@ -64,6 +64,13 @@ type Tagged = Ring<Box<dyn Operation>, Route>;
 pub(super) type Comp = Completion<Box<dyn Operation>, Route>;
 
 /// Where the future (or stream) of one key is.
+///
+/// `repr(C, u8)`: its variant is a plain byte, read and written with one
+/// instruction. Left to the compiler, the variant was folded into spare
+/// values of the fields (a waker's pointer, the wake kind), and every
+/// match decoded it with a subtract, a conditional move and a compare
+/// (15 more instructions per NOP, measured).
+#[repr(C, u8)]
 pub(super) enum State {
     /// Free; the next free key.
     Free(u32),
