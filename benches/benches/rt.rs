@@ -2,19 +2,48 @@
 //! against the owned tier without futures: batches of B concurrent NOP
 //! futures in one task on the built-in runtime, against B NOPs pushed,
 //! submitted and reaped on the owned ring (typed, and boxed: the driver
-//! boxes every operation, so the boxed ring is its floor).
+//! boxes every operation, so the boxed ring is its floor). Each owned ring
+//! is measured twice: with the default setup, and set up as the runtime
+//! sets up its own ring (single issuer, deferred task work, registered
+//! ring fd); the ratios that count the futures alone are to the latter.
 //!
 //! Two measures: user-space instructions per NOP by callgrind (exact: the
 //! `rt_nop` binary at two round counts, the difference divided by the
 //! extra NOPs), and a short timed run, which on a shared machine is noisy.
 //!
 //! `cargo bench -p benches --bench rt` (`RT_BENCH_SECS` per timed run,
-//! default 0.3).
+//! default 0.3; `RT_BENCH_REPS` runs per cell, default 5, interleaved, the
+//! median reported).
 
 use std::process::Command;
 use std::time::Instant;
 
-const IMPLS: [&str; 3] = ["ring-core-owned", "ring-core-owned-dyn", "rt"];
+const IMPLS: [&str; 5] = [
+    "ring-core-owned",
+    "ring-core-owned-dyn",
+    "ring-core-owned+runtime-setup",
+    "ring-core-owned-dyn+runtime-setup",
+    "rt",
+];
+
+const HEADER: &str = "| B | typed | boxed | typed, rt setup | boxed, rt setup | rt \
+    | rt / typed, rt setup | rt / boxed, rt setup | rt / typed |\n\
+    |---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+/// One table row from the measures of [`IMPLS`], in order.
+fn row(batch: u32, per: &[Option<f64>]) -> String {
+    let Some(v) = per.iter().copied().collect::<Option<Vec<f64>>>() else {
+        return format!("| {batch} | a run failed |");
+    };
+    let (typed, boxed, typed_rt, boxed_rt, rt) = (v[0], v[1], v[2], v[3], v[4]);
+    format!(
+        "| {batch} | {typed:.1} | {boxed:.1} | {typed_rt:.1} | {boxed_rt:.1} | {rt:.1} \
+         | {:.2} | {:.2} | {:.2} |",
+        rt / typed_rt,
+        rt / boxed_rt,
+        rt / typed
+    )
+}
 
 fn instructions(imp: &str, batch: u32, rounds: u64) -> Option<u64> {
     let out = Command::new("valgrind")
@@ -58,6 +87,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.3);
+    let reps: usize = std::env::var("RT_BENCH_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     let has_valgrind = Command::new("valgrind")
         .arg("--version")
         .output()
@@ -65,8 +99,7 @@ fn main() {
     println!("awaiting a NOP: ring_core::rt against the owned tier (same run)");
     if has_valgrind {
         println!("\nuser-space instructions per NOP (callgrind, exact):");
-        println!("| B | owned (typed) | owned (boxed) | rt | rt / typed | rt / boxed |");
-        println!("|---:|---:|---:|---:|---:|---:|");
+        println!("{HEADER}");
         for batch in [8u32, 32, 128] {
             let per: Vec<Option<f64>> = IMPLS
                 .iter()
@@ -76,30 +109,33 @@ fn main() {
                     Some(b.saturating_sub(a) as f64 / ((r2 - r1) as f64 * f64::from(batch)))
                 })
                 .collect();
-            match (per[0], per[1], per[2]) {
-                (Some(t), Some(b), Some(r)) => println!(
-                    "| {batch} | {t:.1} | {b:.1} | {r:.1} | {:.2} | {:.2} |",
-                    r / t,
-                    r / b
-                ),
-                _ => println!("| {batch} | callgrind failed |"),
-            }
+            println!("{}", row(batch, &per));
         }
     } else {
         println!("note: valgrind not installed: instruction counts skipped");
     }
-    println!("\nns per NOP, timed ({secs} s per run; NOISY on a shared machine):");
-    println!("| B | owned (typed) | owned (boxed) | rt | rt / typed | rt / boxed |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "\nns per NOP, timed (median of {reps} runs of {secs} s per cell, the \
+         implementations interleaved; NOISY on a shared machine):"
+    );
+    println!("{HEADER}");
     for batch in [8u32, 32, 128] {
-        let per: Vec<Option<f64>> = IMPLS.iter().map(|imp| timed(imp, batch, secs)).collect();
-        match (per[0], per[1], per[2]) {
-            (Some(t), Some(b), Some(r)) => println!(
-                "| {batch} | {t:.1} | {b:.1} | {r:.1} | {:.2} | {:.2} |",
-                r / t,
-                r / b
-            ),
-            _ => println!("| {batch} | run failed |"),
+        let mut runs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
+        for _ in 0..reps {
+            for (imp, runs) in IMPLS.iter().zip(&mut runs) {
+                runs.extend(timed(imp, batch, secs));
+            }
         }
+        let per: Vec<Option<f64>> = runs
+            .iter_mut()
+            .map(|r| if r.len() == reps { median(r) } else { None })
+            .collect();
+        println!("{}", row(batch, &per));
     }
+}
+
+/// The median of `runs` (`None` if there are none).
+fn median(runs: &mut [f64]) -> Option<f64> {
+    runs.sort_by(f64::total_cmp);
+    runs.get(runs.len() / 2).copied()
 }

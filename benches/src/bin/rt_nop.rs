@@ -1,7 +1,8 @@
 //! A fixed amount of NOP work through ring-core's futures (`rt`) or the
 //! owned tier without futures, for instruction counting with callgrind:
 //! `rt_nop <impl> <batch> <rounds>`; impls: `rt`, `ring-core-owned`,
-//! `ring-core-owned-dyn`.
+//! `ring-core-owned-dyn`, and those two with `+runtime-setup` (the ring
+//! set up as the runtime's).
 //!
 //! `rt` awaits `batch` concurrent NOP futures per round in one task on the
 //! built-in runtime (pushed at their first poll, submitted when the task
@@ -62,7 +63,7 @@ pub fn rt_rounds(rt: &Runtime, batch: u32, rounds: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() != 3 {
-        eprintln!("usage: rt_nop <rt|ring-core-owned|ring-core-owned-dyn> <batch> <rounds>");
+        eprintln!("usage: rt_nop <rt|ring-core-owned[-dyn][+runtime-setup]> <batch> <rounds>");
         std::process::exit(2);
     }
     let batch: u32 = args[1].parse().expect("batch");
