@@ -136,9 +136,12 @@ impl<T: Operation, I> Multi<T, I> {
             )
         };
         let mut driving = None;
+        // Found before the push, as in `Submit::push`: a waker's clone may
+        // unwind, and nothing may unwind between the push and
+        // `set_pushed`.
+        let waker = inner.wake_for(cx);
         match inner.push(self.key, op, None, cx, &mut driving) {
             Ok(token) => {
-                let waker = inner.wake_for(cx);
                 inner.set_pushed(self.key, || State::Stream {
                     queue: VecDeque::new(),
                     waker,
@@ -157,6 +160,7 @@ impl<T: Operation, I> Multi<T, I> {
             Err(PushError::Full(op)) => {
                 self.op = Some(op);
                 drop(inner);
+                drop(waker);
                 if let Some(w) = driving {
                     w.wake();
                 }
@@ -170,6 +174,7 @@ impl<T: Operation, I> Multi<T, I> {
                 let old = inner.free(key);
                 drop(inner);
                 drop(old);
+                drop(waker);
                 self.ended = true;
                 self.refused = true;
                 Poll::Ready(None)

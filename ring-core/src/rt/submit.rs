@@ -6,6 +6,9 @@
 //! - a [`Submit`] holds its operation until it pushes it, and owns its key
 //!   from its first poll (or its first [`Canceller`]) until it gives it
 //!   up: when it takes the result, or in its drop;
+//! - nothing unwinds between the push and the key's state becoming
+//!   `Waiting` (a waker is cloned before the push): an unwind there would
+//!   leave the operation in flight on a key the drop frees;
 //! - a drop while the operation is in flight leaves the key abandoned (its
 //!   completions go to nobody; it is freed at the final one) and pushes a
 //!   cancel: the ring keeps the operation until its final completion, and
@@ -224,9 +227,15 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             )
         };
         let mut driving = None;
+        // Whom to wake, found before the push: cloning a waker runs the
+        // executor's code, which may unwind, and an unwind between the
+        // push and `set_pushed` would leave the operation in flight on a
+        // key still `Unpushed`, which the drop then frees for the next
+        // future (which would get this one's completion, and unbox it as
+        // its own type). Nothing after the push unwinds.
+        let wake = inner.wake_for(cx);
         match inner.push(self.key, op, self.timeout, cx, &mut driving) {
             Ok(token) => {
-                let wake = inner.wake_for(cx);
                 inner.set_pushed(self.key, || State::Waiting(wake, token));
                 if cancel {
                     driving = driving.or(inner.cancel(token));
@@ -240,6 +249,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             Err(PushError::Full(op)) => {
                 self.op = Some(op);
                 drop(inner);
+                drop(wake);
                 if let Some(w) = driving {
                     w.wake();
                 }
@@ -250,6 +260,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
                 let old = inner.free(k);
                 drop(inner);
                 drop(old);
+                drop(wake);
                 Poll::Ready(self.finish.finish(Err(e)))
             }
         }
