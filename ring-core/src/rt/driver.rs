@@ -561,9 +561,44 @@ impl Inner {
     /// task by index if `cx` carries that task's own waker, else a clone.
     #[inline]
     pub(super) fn wake_for(&self, cx: &Context<'_>) -> Wake {
+        match self.task_for(cx) {
+            Some(task) => Wake::Task(task),
+            None => Wake::Waker(cx.waker().clone()),
+        }
+    }
+
+    /// The attached runtime's task whose very waker `cx` carries, if any.
+    /// Runs no executor code (compares pointers, clones nothing).
+    #[inline]
+    pub(super) fn task_for(&self, cx: &Context<'_>) -> Option<usize> {
         match &self.local.current {
-            Some(c) if c.is(cx.waker()) => Wake::Task(c.task),
-            _ => Wake::Waker(cx.waker().clone()),
+            Some(c) if c.is(cx.waker()) => Some(c.task),
+            _ => None,
+        }
+    }
+
+    /// [`set_pushed`](Self::set_pushed) for a future whose waker is not a
+    /// task of the attached runtime: `state` is stored first, waking
+    /// nobody, and only then is the waker cloned into it. In that order
+    /// because the clone runs the executor's code, which may unwind: from
+    /// the push on, the key must say that an operation is in flight, or
+    /// the future's drop in that unwind frees the key for the next future,
+    /// which would get this operation's completion (and unbox it as its
+    /// own type).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn set_pushed_then_waker(
+        &mut self,
+        key: u32,
+        state: impl FnOnce() -> State,
+        cx: &Context<'_>,
+    ) {
+        self.set_pushed(key, state);
+        let waker = cx.waker().clone();
+        if let State::Waiting(w, _) | State::Stream { waker: w, .. } =
+            &mut self.entries[key as usize].state
+        {
+            *w = Wake::Waker(waker);
         }
     }
 

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{Driver, State};
+use super::driver::{Driver, State, Wake};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
 
@@ -136,18 +136,20 @@ impl<T: Operation, I> Multi<T, I> {
             )
         };
         let mut driving = None;
-        // Found before the push, as in `Submit::push`: a waker's clone may
-        // unwind, and nothing may unwind between the push and
-        // `set_pushed`.
-        let waker = inner.wake_for(cx);
         match inner.push(self.key, op, None, cx, &mut driving) {
             Ok(token) => {
-                inner.set_pushed(self.key, || State::Stream {
+                let stream = |waker| State::Stream {
                     queue: VecDeque::new(),
                     waker,
                     ended: false,
                     token,
-                });
+                };
+                // As in `Submit::push`: nothing from the push to the state
+                // saying so may unwind.
+                match inner.task_for(cx) {
+                    Some(t) => inner.set_pushed(self.key, || stream(Wake::Task(t))),
+                    None => inner.set_pushed_then_waker(self.key, || stream(Wake::None), cx),
+                }
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }
@@ -160,7 +162,6 @@ impl<T: Operation, I> Multi<T, I> {
             Err(PushError::Full(op)) => {
                 self.op = Some(op);
                 drop(inner);
-                drop(waker);
                 if let Some(w) = driving {
                     w.wake();
                 }
@@ -174,7 +175,6 @@ impl<T: Operation, I> Multi<T, I> {
                 let old = inner.free(key);
                 drop(inner);
                 drop(old);
-                drop(waker);
                 self.ended = true;
                 self.refused = true;
                 Poll::Ready(None)

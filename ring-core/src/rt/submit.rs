@@ -7,8 +7,9 @@
 //!   from its first poll (or its first [`Canceller`]) until it gives it
 //!   up: when it takes the result, or in its drop;
 //! - nothing unwinds between the push and the key's state becoming
-//!   `Waiting` (a waker is cloned before the push): an unwind there would
-//!   leave the operation in flight on a key the drop frees;
+//!   `Waiting` (a waker that is not the runtime's task is cloned after
+//!   that state is stored): an unwind there would leave the operation in
+//!   flight on a key the drop frees;
 //! - a drop while the operation is in flight leaves the key abandoned (its
 //!   completions go to nobody; it is freed at the final one) and pushes a
 //!   cancel: the ring keeps the operation until its final completion, and
@@ -23,7 +24,7 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{Driver, Finished, Inner, State, Took};
+use super::driver::{Driver, Finished, Inner, State, Took, Wake};
 use crate::owned::{unbox_unchecked, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
@@ -227,16 +228,19 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             )
         };
         let mut driving = None;
-        // Whom to wake, found before the push: cloning a waker runs the
-        // executor's code, which may unwind, and an unwind between the
-        // push and `set_pushed` would leave the operation in flight on a
-        // key still `Unpushed`, which the drop then frees for the next
-        // future (which would get this one's completion, and unbox it as
-        // its own type). Nothing after the push unwinds.
-        let wake = inner.wake_for(cx);
         match inner.push(self.key, op, self.timeout, cx, &mut driving) {
             Ok(token) => {
-                inner.set_pushed(self.key, || State::Waiting(wake, token));
+                // Nothing from the push to the state saying so may unwind:
+                // a waker that is not the runtime's task is cloned only
+                // once the state is stored (`set_pushed_then_waker`).
+                match inner.task_for(cx) {
+                    Some(t) => inner.set_pushed(self.key, || State::Waiting(Wake::Task(t), token)),
+                    None => inner.set_pushed_then_waker(
+                        self.key,
+                        || State::Waiting(Wake::None, token),
+                        cx,
+                    ),
+                }
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }
@@ -249,7 +253,6 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             Err(PushError::Full(op)) => {
                 self.op = Some(op);
                 drop(inner);
-                drop(wake);
                 if let Some(w) = driving {
                     w.wake();
                 }
@@ -260,7 +263,6 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
                 let old = inner.free(k);
                 drop(inner);
                 drop(old);
-                drop(wake);
                 Poll::Ready(self.finish.finish(Err(e)))
             }
         }
