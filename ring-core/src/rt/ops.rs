@@ -248,7 +248,10 @@ impl Driver {
     }
 
     /// A timeout that fires every `period`, `count` times (0: until the
-    /// stream is dropped or cancelled). Each item is one expiry.
+    /// stream is dropped or cancelled). Each item is one expiry. If an
+    /// expiry finds the completion queue full, the kernel ends the
+    /// multishot there: that item is the last (the stream then ends after
+    /// fewer than `count`).
     pub fn ticks(&self, period: Duration, count: u32) -> Multi<Timeout, io::Result<()>> {
         self.submit_multi_map(
             Timeout::new(period).multishot(count),
