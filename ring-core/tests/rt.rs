@@ -1010,3 +1010,22 @@ fn many_wakes_from_another_thread_all_arrive() {
     });
     assert_eq!(seen, STEPS);
 }
+
+/// A future polled again after it completed panics with a message that
+/// says so (not an index out of bounds), and the driver keeps working.
+#[test]
+fn a_future_polled_after_completing_says_so() {
+    let driver = Driver::new(8).unwrap();
+    let mut nop = driver.nop();
+    assert!(poll_once(&mut nop).is_pending());
+    settle(&driver);
+    assert!(matches!(poll_once(&mut nop), Poll::Ready(Ok(()))));
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut nop)));
+    let msg = again.unwrap_err();
+    let msg = msg.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(msg.contains("polled after it completed"), "{msg:?}");
+    let mut next = driver.nop();
+    assert!(poll_once(&mut next).is_pending());
+    settle(&driver);
+    assert!(matches!(poll_once(&mut next), Poll::Ready(Ok(()))));
+}

@@ -271,6 +271,9 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
     /// A later poll: takes the final completion if it is there.
     #[inline]
     fn take(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
+        if self.key == NO_KEY {
+            polled_after_completion();
+        }
         let mut inner = self.driver.inner.borrow_mut();
         match inner.take_done(self.key) {
             Took::Plain(cqe, op) => {
@@ -323,6 +326,14 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         let done = self.driver.inner.borrow_mut().take_done_with(key);
         self.finish(done)
     }
+}
+
+/// A finished future has neither its operation nor a key: polling it again
+/// is a misuse (the `Future` contract allows a panic), reported as such.
+#[cold]
+#[inline(never)]
+fn polled_after_completion() -> ! {
+    panic!("a ring_core::rt future was polled after it completed")
 }
 
 impl<T: Operation, F: Finish<T>> Drop for Submit<T, F> {
