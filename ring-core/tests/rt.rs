@@ -9,6 +9,9 @@
 
 #[path = "common/fds.rs"]
 mod common;
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 use std::future::Future;
 use std::io::{Read as _, Write as _};
@@ -471,21 +474,6 @@ fn dropping_the_runtime_with_operations_outstanding_cancels_them() {
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut b = [0u8; 1];
     assert_eq!(c.read(&mut b).unwrap(), 0);
-}
-
-/// A tiny seeded PRNG (xorshift64*), so the random test needs no crate and
-/// replays exactly.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Futures of reads, receives, accepts, opens and timeouts dropped

@@ -15,6 +15,9 @@
 
 #[path = "common/fds.rs"]
 mod common;
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 use std::cell::Cell;
 use std::future::Future;
@@ -28,19 +31,6 @@ use ring_core::owned::{op::Nop, op::Open, op::Read, op::Timeout, SharedFd};
 use ring_core::rt::{Canceller, Driver, Runtime};
 use ring_core::Errno;
 use std::cell::RefCell;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 type Fut = Pin<Box<dyn Future<Output = ()>>>;
 
