@@ -225,12 +225,28 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
         op: O,
         tag: T,
     ) -> Result<Token, PushError<(O, T)>> {
+        self.push_tagged_with(op, tag, &mut Into::into)
+    }
+
+    /// As [`push_tagged`](Self::push_tagged), with `convert` turning the
+    /// operation into the ring's type (called at most once, and only once
+    /// the push is sure to go in). `convert` must hand over `op` itself,
+    /// as the `From` impls do: `check_converted` relies on it for boxes.
+    /// (How the runtime's driver boxes operations into allocations it
+    /// keeps for reuse.)
+    #[inline]
+    pub(crate) fn push_tagged_with<O: Operation>(
+        &mut self,
+        op: O,
+        tag: T,
+        convert: &mut impl FnMut(O) -> S,
+    ) -> Result<Token, PushError<(O, T)>> {
         // The batch view is dropped (its tail published) before
         // `make_room` submits.
-        let pushed = self.pusher().push_tagged(op, tag);
+        let pushed = self.pusher().push_tagged_with(op, tag, convert);
         match pushed {
             Err(PushError::Full((op, tag))) if self.make_room(1) => {
-                self.pusher().push_tagged(op, tag)
+                self.pusher().push_tagged_with(op, tag, convert)
             }
             pushed => pushed,
         }
@@ -544,6 +560,17 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
         op: O,
         tag: T,
     ) -> Result<Token, PushError<(O, T)>> {
+        self.push_tagged_with(op, tag, &mut Into::into)
+    }
+
+    /// See [`Ring::push_tagged_with`].
+    #[inline]
+    pub(crate) fn push_tagged_with<O: Operation>(
+        &mut self,
+        op: O,
+        tag: T,
+        convert: &mut impl FnMut(O) -> S,
+    ) -> Result<Token, PushError<(O, T)>> {
         if !op.usable_on(self.id) {
             return Err(PushError::WrongRing((op, tag)));
         }
@@ -551,7 +578,7 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
             return Err(PushError::Full((op, tag)));
         }
         self.table.reserve();
-        let op: S = op.into();
+        let op: S = convert(op);
         check_converted(&op, self.id);
         let (entry, token) = self.table.admit(op, tag);
         // SAFETY: the entry points only into memory the operation owns and

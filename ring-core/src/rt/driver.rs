@@ -35,6 +35,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use super::pool::Pool;
 use crate::owned::{
     op::AsyncCancel, op::LinkTimeout, Completion, Operation, OwnedBuf, PushError, Ring, Token,
 };
@@ -205,6 +206,8 @@ pub(super) struct Inner {
     local: Local,
     /// `turn`'s wakers and drops, kept for their capacity.
     scratch: Deferred,
+    /// The allocations of the boxed operations futures took back.
+    pub(super) pool: Pool,
     /// Last: dropped after every completion and waker above.
     ring: Tagged,
 }
@@ -300,6 +303,7 @@ impl Driver {
                 cancels: Vec::new(),
                 local: Local::default(),
                 scratch: Deferred::default(),
+                pool: Pool::default(),
                 ring,
             })),
         }
@@ -657,10 +661,11 @@ impl Inner {
     ) -> Result<Token, PushError<T>> {
         let route = Route(key);
         let pushed = match timeout {
-            None => self
-                .ring
-                .push_tagged(op, route)
-                .map_err(|e| e.map(|(op, _)| op)),
+            None => {
+                let Inner { ring, pool, .. } = self;
+                ring.push_tagged_with(op, route, &mut |op| pool.boxed(op))
+                    .map_err(|e| e.map(|(op, _)| op))
+            }
             Some(t) => self.push_with_timeout(op, route, t).inspect(|_| {
                 // The link timeout: at most one driving waker (the later
                 // take finds none).

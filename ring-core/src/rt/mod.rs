@@ -46,6 +46,7 @@
 mod driver;
 mod executor;
 mod ops;
+mod pool;
 mod stream;
 mod submit;
 

@@ -278,13 +278,16 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         match inner.take_done(self.key) {
             Took::Plain(cqe, op) => {
                 self.key = NO_KEY;
+                // SAFETY: as in `finish`: the final completion routed to
+                // this future's key carries this future's own `T`.
+                let op = unsafe { inner.pool.unboxed::<T>(op) };
                 drop(inner);
-                Poll::Ready(self.finish(Finished {
-                    cqe,
+                Poll::Ready(self.finish.finish(Ok(Done {
                     op,
+                    cqe,
                     fd: None,
                     buf: None,
-                }))
+                })))
             }
             Took::With => {
                 drop(inner);
