@@ -16,7 +16,7 @@ use crate::owned::{
     op::Accept, op::Close, op::Connect, op::Nop, op::Open, op::Read, op::Recv, op::RecvMulti,
     op::Send, op::Timeout, op::Write, Completion, IoBuf, OwnedBuf, Slice, Target,
 };
-use crate::Errno;
+use crate::{cqueue, Errno};
 
 /// A transfer's outcome: bytes moved and the buffer back.
 #[inline(always)]
@@ -48,6 +48,11 @@ macro_rules! transfer_finish {
             #[inline(always)]
             fn finish(&self, o: Outcome<$op<B>>) -> Self::Output {
                 transfer(o, $op::into_buf)
+            }
+            #[inline(always)]
+            fn finish_plain(&self, op: $op<B>, cqe: cqueue::Entry) -> Self::Output {
+                let res = cqe.result().map(|n| n as usize).map_err(io::Error::from);
+                (res, op.into_buf())
             }
         }
     )*};

@@ -95,6 +95,22 @@ pub trait Finish<T> {
     type Output;
     /// Maps the outcome.
     fn finish(&self, outcome: Outcome<T>) -> Self::Output;
+
+    /// Maps a final completion that created no descriptor and picked no
+    /// buffer (most): `op` back with its completion entry. The same as
+    /// [`finish`](Self::finish) of that [`Done`], which is what it does
+    /// unless a map overrides it to skip building the `Done` (as
+    /// [`Transfer`](super::Transfer) does: each move of the operation is
+    /// paid on every completion).
+    #[inline(always)]
+    fn finish_plain(&self, op: T, cqe: cqueue::Entry) -> Self::Output {
+        self.finish(Ok(Done {
+            op,
+            cqe,
+            fd: None,
+            buf: None,
+        }))
+    }
 }
 
 impl<T, R> Finish<T> for fn(Outcome<T>) -> R {
@@ -282,12 +298,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
                 // this future's key carries this future's own `T`.
                 let op = unsafe { inner.pool.unboxed::<T>(op) };
                 drop(inner);
-                Poll::Ready(self.finish.finish(Ok(Done {
-                    op,
-                    cqe,
-                    fd: None,
-                    buf: None,
-                })))
+                Poll::Ready(self.finish.finish_plain(op, cqe))
             }
             Took::With => {
                 drop(inner);
