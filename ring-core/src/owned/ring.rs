@@ -242,13 +242,30 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
         convert: &mut impl FnMut(O) -> S,
     ) -> Result<Token, PushError<(O, T)>> {
         // The batch view is dropped (its tail published) before
-        // `make_room` submits.
+        // `make_room` submits. The token is handed on by itself: passing
+        // the whole result on copied the room for the operation too, on
+        // every push.
         let pushed = self.pusher().push_tagged_with(op, tag, convert);
         match pushed {
-            Err(PushError::Full((op, tag))) if self.make_room(1) => {
+            Ok(token) => Ok(token),
+            Err(e) => self.push_again(e, convert),
+        }
+    }
+
+    /// After a failed push: if the queue was full and submitting made
+    /// room, pushes again; otherwise hands the error back.
+    #[cold]
+    #[inline(never)]
+    fn push_again<O: Operation>(
+        &mut self,
+        e: PushError<(O, T)>,
+        convert: &mut impl FnMut(O) -> S,
+    ) -> Result<Token, PushError<(O, T)>> {
+        match e {
+            PushError::Full((op, tag)) if self.make_room(1) => {
                 self.pusher().push_tagged_with(op, tag, convert)
             }
-            pushed => pushed,
+            e => Err(e),
         }
     }
 
