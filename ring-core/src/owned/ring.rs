@@ -248,24 +248,10 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
         let pushed = self.pusher().push_tagged_with(op, tag, convert);
         match pushed {
             Ok(token) => Ok(token),
-            Err(e) => self.push_again(e, convert),
-        }
-    }
-
-    /// After a failed push: if the queue was full and submitting made
-    /// room, pushes again; otherwise hands the error back.
-    #[cold]
-    #[inline(never)]
-    fn push_again<O: Operation>(
-        &mut self,
-        e: PushError<(O, T)>,
-        convert: &mut impl FnMut(O) -> S,
-    ) -> Result<Token, PushError<(O, T)>> {
-        match e {
-            PushError::Full((op, tag)) if self.make_room(1) => {
+            Err(PushError::Full((op, tag))) if self.make_room(1) => {
                 self.pusher().push_tagged_with(op, tag, convert)
             }
-            e => Err(e),
+            Err(e) => Err(e),
         }
     }
 
