@@ -8,12 +8,13 @@
 //! example: about 250 instructions per message in `malloc` and `free`).
 //!
 //! Invariants owned here:
-//! - every block in a class was allocated by the global allocator with
-//!   exactly that class's layout (a `Box<T>` of a `T` of that layout) and
+//! - every block in a list was allocated by the global allocator with
+//!   exactly that list's layout (a `Box<T>` of a `T` of that layout) and
 //!   is owned by nobody else: a box built from it may free it, and the
 //!   pool frees what it still holds when dropped;
-//! - a class holds at most [`KEEP`] bytes of blocks, so the pool never
-//!   keeps more than that per layout, whatever once was in flight.
+//! - each layout's list holds at most [`KEEP`] bytes of blocks, so the
+//!   pool never keeps more than that per layout, whatever once was in
+//!   flight.
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -22,41 +23,44 @@ use crate::owned::Operation;
 
 /// Bytes of free blocks kept per layout.
 const KEEP: usize = 64 * 1024;
+/// The alignment of the layouts kept: that of a pointer, which is what an
+/// operation holding a buffer or a descriptor share has. Operations of
+/// other alignments are boxed and freed as usual.
+const ALIGN: usize = std::mem::align_of::<usize>();
+/// The largest operation kept; larger ones are boxed and freed as usual.
+const LARGEST: usize = 512;
 
-/// Free blocks of one layout.
-struct Class {
-    layout: Layout,
-    /// At most `KEEP / layout.size()` blocks.
-    free: Vec<NonNull<u8>>,
+/// Where the blocks of `layout` are kept, if it is kept: its size in
+/// units of [`ALIGN`]. Constant for each operation type, so the check
+/// and the index fold away.
+#[inline(always)]
+fn index(layout: Layout) -> Option<usize> {
+    (layout.align() == ALIGN && layout.size() > 0 && layout.size() <= LARGEST)
+        .then_some(layout.size() / ALIGN)
 }
 
 /// Allocations of boxed operations, kept for reuse (see the module docs).
 #[derive(Default)]
 pub(super) struct Pool {
-    /// Few: one per layout of the operations a program awaits.
-    classes: Vec<Class>,
+    /// The free blocks of each kept layout, by [`index`]: those of size
+    /// `i * ALIGN` (and alignment [`ALIGN`]) at `i`, at most
+    /// `KEEP / (i * ALIGN)` of them.
+    free: Vec<Vec<NonNull<u8>>>,
 }
 
 impl Pool {
-    /// The free blocks of `layout`, if it has a class.
-    #[inline(always)]
-    fn class(&mut self, layout: Layout) -> Option<&mut Class> {
-        self.classes.iter_mut().find(|c| c.layout == layout)
-    }
-
     /// `op`, boxed: in a kept block of its layout if there is one.
     #[inline]
     pub(super) fn boxed<T: Operation>(&mut self, op: T) -> Box<dyn Operation> {
-        let layout = Layout::new::<T>();
-        if layout.size() > 0 {
-            if let Some(block) = self.class(layout).and_then(|c| c.free.pop()) {
+        if let Some(i) = index(Layout::new::<T>()) {
+            if let Some(block) = self.free.get_mut(i).and_then(Vec::pop) {
                 let raw = block.cast::<T>().as_ptr();
                 // SAFETY: `block` is a live, unowned allocation of the
-                // global allocator with `T`'s layout (the class's, and the
-                // invariant of the module), so it is valid and aligned for
-                // a `T`; `Box::from_raw` then owns it as a `Box<T>` would,
-                // and the box frees it with the same layout if it is
-                // dropped instead of coming back.
+                // global allocator with `T`'s layout (the one kept at
+                // index `i`, and the invariant of the module), so it is
+                // valid and aligned for a `T`; `Box::from_raw` then owns it
+                // as a `Box<T>` would, and the box frees it with the same
+                // layout if it is dropped instead of coming back.
                 unsafe {
                     raw.write(op);
                     return Box::from_raw(raw);
@@ -67,7 +71,7 @@ impl Pool {
     }
 
     /// The operation in `op`, moved out of its box, whose allocation is
-    /// kept (or freed if its class is full).
+    /// kept (or freed if its layout is not kept or has enough blocks).
     ///
     /// # Safety
     ///
@@ -75,10 +79,10 @@ impl Pool {
     #[inline]
     pub(super) unsafe fn unboxed<T: Operation>(&mut self, op: Box<dyn Operation>) -> T {
         let layout = Layout::new::<T>();
-        if layout.size() == 0 {
+        let Some(i) = index(layout) else {
             // SAFETY: the caller guarantees that `op` is a `T`.
             return unsafe { crate::owned::unbox_unchecked::<T>(op) };
-        }
+        };
         debug_assert_eq!(
             {
                 let any: &dyn std::any::Any = &*op;
@@ -97,50 +101,48 @@ impl Pool {
         let op = unsafe { raw.read() };
         // SAFETY: `raw` is not null (it came from a box).
         let block = unsafe { NonNull::new_unchecked(raw.cast::<u8>()) };
-        self.keep(block, layout);
+        match self.free.get_mut(i) {
+            Some(blocks) if blocks.len() < KEEP / layout.size() => blocks.push(block),
+            _ => self.keep_slow(i, block, layout),
+        }
         op
     }
 
-    /// Keeps `block` (a global allocation of `layout`, now unowned) or,
-    /// if its class is full, frees it.
-    #[inline]
-    fn keep(&mut self, block: NonNull<u8>, layout: Layout) {
-        let cap = KEEP / layout.size();
-        match self.class(layout) {
-            Some(c) if c.free.len() < cap => c.free.push(block),
-            Some(_) => {
-                // SAFETY: `block` was allocated by the global allocator
-                // with `layout` and nobody owns it (the caller's promise).
-                unsafe { std::alloc::dealloc(block.as_ptr(), layout) }
-            }
-            None => self.new_class(block, layout),
-        }
-    }
-
-    /// A class for `layout`, with `block` in it.
+    /// Keeps `block` (a global allocation of `layout`, whose index is `i`,
+    /// now unowned) where `unboxed` could not: in a list not made yet, or
+    /// frees it if its list is full.
     #[cold]
     #[inline(never)]
-    fn new_class(&mut self, block: NonNull<u8>, layout: Layout) {
-        if layout.size() > KEEP {
-            // SAFETY: as in `keep`: allocated with `layout`, unowned.
-            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
-            return;
+    fn keep_slow(&mut self, i: usize, block: NonNull<u8>, layout: Layout) {
+        if self.free.len() <= i {
+            self.free.resize_with(i + 1, Vec::new);
         }
-        self.classes.push(Class {
-            layout,
-            free: vec![block],
-        });
+        let blocks = &mut self.free[i];
+        if blocks.len() < KEEP / layout.size() {
+            blocks.push(block);
+        } else {
+            // SAFETY: `block` was allocated by the global allocator with
+            // `layout` and nobody owns it (the caller's promise).
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) }
+        }
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        for c in &self.classes {
-            for block in &c.free {
-                // SAFETY: every kept block was allocated by the global
-                // allocator with its class's layout and is owned by nobody
-                // (the module's invariant); each is freed once, here.
-                unsafe { std::alloc::dealloc(block.as_ptr(), c.layout) };
+        for (i, blocks) in self.free.iter().enumerate() {
+            if blocks.is_empty() {
+                continue;
+            }
+            let Ok(layout) = Layout::from_size_align(i * ALIGN, ALIGN) else {
+                unreachable!("a kept layout is a valid one")
+            };
+            for block in blocks {
+                // SAFETY: every block at index `i` was allocated by the
+                // global allocator with size `i * ALIGN` and alignment
+                // `ALIGN` (`index`), which is `layout`, and is owned by
+                // nobody (the module's invariant); each is freed once, here.
+                unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
             }
         }
     }
@@ -184,6 +186,6 @@ mod tests {
         let nop = pool.boxed(Nop);
         // SAFETY: `nop` is a `Nop`.
         let Nop = unsafe { pool.unboxed::<Nop>(nop) };
-        assert!(pool.classes.iter().all(|c| c.layout.size() > 0));
+        assert!(pool.free.first().is_none_or(Vec::is_empty));
     }
 }
