@@ -348,14 +348,7 @@ impl<T: Operation> From<T> for Box<dyn Operation> {
 /// `op` must be a `T`.
 #[inline(always)]
 pub(crate) unsafe fn unbox_unchecked<T: Operation>(op: Box<dyn Operation>) -> T {
-    debug_assert_eq!(
-        {
-            let any: &dyn Any = &*op;
-            any.type_id()
-        },
-        std::any::TypeId::of::<T>(),
-        "unbox_unchecked: the operation is not a T"
-    );
+    debug_assert_is::<T>(&*op);
     let raw: *mut T = Box::into_raw(op).cast::<T>();
     // SAFETY: the caller guarantees that `op` is a `T`, so the box was made
     // as a `Box<T>` and unsized (the one conversion of an operation into
@@ -363,6 +356,22 @@ pub(crate) unsafe fn unbox_unchecked<T: Operation>(op: Box<dyn Operation>) -> T 
     // allocation has `T`'s layout. `into_raw` gave up its ownership, which
     // `from_raw` takes back exactly once.
     *unsafe { Box::from_raw(raw) }
+}
+
+/// In debug builds, checks that `op` is a `T`, for the unchecked unboxes
+/// (this module's [`unbox_unchecked`], the rt driver's pool): their
+/// callers promise it, and a broken promise would read one type as
+/// another.
+#[inline(always)]
+pub(crate) fn debug_assert_is<T: Operation>(op: &dyn Operation) {
+    debug_assert_eq!(
+        {
+            let any: &dyn Any = op;
+            any.type_id()
+        },
+        std::any::TypeId::of::<T>(),
+        "an unchecked unbox of an operation that is not a T"
+    );
 }
 
 /// Identifies a pushed operation; every completion carries it.

@@ -83,14 +83,7 @@ impl Pool {
             // SAFETY: the caller guarantees that `op` is a `T`.
             return unsafe { crate::owned::unbox_unchecked::<T>(op) };
         };
-        debug_assert_eq!(
-            {
-                let any: &dyn std::any::Any = &*op;
-                any.type_id()
-            },
-            std::any::TypeId::of::<T>(),
-            "Pool::unboxed: the operation is not a T"
-        );
+        crate::owned::debug_assert_is::<T>(&*op);
         let raw = Box::into_raw(op).cast::<T>();
         // SAFETY: the caller guarantees that `op` is a `T`, so the box's
         // allocation holds a live `T` with `T`'s layout (a `Box<dyn
