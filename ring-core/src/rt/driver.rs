@@ -483,7 +483,7 @@ impl Inner {
     /// goes: passed by value, the whole 72-byte state was built on the
     /// stack and copied.
     #[inline(always)]
-    pub(super) fn set_pushed(&mut self, key: u32, f: impl FnOnce() -> State) {
+    fn set_pushed(&mut self, key: u32, f: impl FnOnce() -> State) {
         let slot = &mut self.entries[key as usize].state;
         debug_assert!(matches!(slot, State::Unpushed { .. }));
         // Nothing to drop in an unpushed state (no waker, no completion).
@@ -574,10 +574,28 @@ impl Inner {
     /// The attached runtime's task whose very waker `cx` carries, if any.
     /// Runs no executor code (compares pointers, clones nothing).
     #[inline]
-    pub(super) fn task_for(&self, cx: &Context<'_>) -> Option<usize> {
+    fn task_for(&self, cx: &Context<'_>) -> Option<usize> {
         match &self.local.current {
             Some(c) if c.is(cx.waker()) => Some(c.task),
             _ => None,
+        }
+    }
+
+    /// Sets the state of `key` once its future (or stream) has pushed:
+    /// `state` given whom to wake. The runtime's own task is named by
+    /// index; any other waker goes through
+    /// [`set_pushed_then_waker`](Self::set_pushed_then_waker), so that
+    /// nothing from the push to the state saying so may unwind.
+    #[inline(always)]
+    pub(super) fn set_pushed_for(
+        &mut self,
+        key: u32,
+        cx: &Context<'_>,
+        state: impl FnOnce(Wake) -> State,
+    ) {
+        match self.task_for(cx) {
+            Some(t) => self.set_pushed(key, || state(Wake::Task(t))),
+            None => self.set_pushed_then_waker(key, || state(Wake::None), cx),
         }
     }
 
@@ -591,12 +609,7 @@ impl Inner {
     /// own type).
     #[cold]
     #[inline(never)]
-    pub(super) fn set_pushed_then_waker(
-        &mut self,
-        key: u32,
-        state: impl FnOnce() -> State,
-        cx: &Context<'_>,
-    ) {
+    fn set_pushed_then_waker(&mut self, key: u32, state: impl FnOnce() -> State, cx: &Context<'_>) {
         self.set_pushed(key, state);
         let waker = cx.waker().clone();
         if let State::Waiting(w, _) | State::Stream { waker: w, .. } =

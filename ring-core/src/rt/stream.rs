@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{Driver, State, Wake};
+use super::driver::{Driver, State};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
 
@@ -138,18 +138,14 @@ impl<T: Operation, I> Multi<T, I> {
         let mut driving = None;
         match inner.push(self.key, op, None, cx, &mut driving) {
             Ok(token) => {
-                let stream = |waker| State::Stream {
+                // As in `Submit::push`: nothing from the push to the state
+                // saying so may unwind.
+                inner.set_pushed_for(self.key, cx, |waker| State::Stream {
                     queue: VecDeque::new(),
                     waker,
                     ended: false,
                     token,
-                };
-                // As in `Submit::push`: nothing from the push to the state
-                // saying so may unwind.
-                match inner.task_for(cx) {
-                    Some(t) => inner.set_pushed(self.key, || stream(Wake::Task(t))),
-                    None => inner.set_pushed_then_waker(self.key, || stream(Wake::None), cx),
-                }
+                });
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }

@@ -24,7 +24,7 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{Driver, Finished, Inner, State, Took, Wake};
+use super::driver::{Driver, Finished, Inner, State, Took};
 use crate::owned::{unbox_unchecked, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
@@ -248,15 +248,8 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             Ok(token) => {
                 // Nothing from the push to the state saying so may unwind:
                 // a waker that is not the runtime's task is cloned only
-                // once the state is stored (`set_pushed_then_waker`).
-                match inner.task_for(cx) {
-                    Some(t) => inner.set_pushed(self.key, || State::Waiting(Wake::Task(t), token)),
-                    None => inner.set_pushed_then_waker(
-                        self.key,
-                        || State::Waiting(Wake::None, token),
-                        cx,
-                    ),
-                }
+                // once the state is stored.
+                inner.set_pushed_for(self.key, cx, |wake| State::Waiting(wake, token));
                 if cancel {
                     driving = driving.or(inner.cancel(token));
                 }
