@@ -10,7 +10,8 @@
 //!   `io_ring_buffer_select`);
 //! - the ring is unregistered before its memory is unmapped (field order and
 //!   `Drop`), through a duplicate of the ring fd so that the fd number can
-//!   never have been reused by another file.
+//!   never have been reused by another file; if the kernel refuses to
+//!   unregister it, the memory is leaked, never unmapped.
 
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU16, Ordering};
@@ -101,6 +102,11 @@ impl From<BufError> for std::io::Error {
 
 /// A ring of `entries` buffers of `buf_len` bytes, registered as buffer group
 /// `bgid`.
+///
+/// Dropping it unregisters the group. On a ring set up with
+/// `SINGLE_ISSUER` the kernel takes that only from the ring's thread:
+/// dropped on another thread, the group stays registered and its memory is
+/// leaked (never unmapped while the kernel may still write it).
 ///
 /// ```
 /// use ring_core::{buf_ring::BufRing, IoUring};
@@ -497,7 +503,17 @@ impl Drop for BufRing {
         // Unregister before the memory goes: afterwards the kernel picks no
         // more buffers from it. (Operations already holding a selected
         // buffer are covered by `push`'s contract.)
-        let _ = unregister(&self.fd, self.bgid);
+        if unregister(&self.fd, self.bgid).is_err() {
+            // The kernel still has the group, with the addresses of this
+            // ring and its buffers: a later selection from it would write
+            // into whatever memory is mapped there then. That happens when
+            // the ring was set up with `SINGLE_ISSUER` and this value is
+            // dropped on another thread (the kernel takes register calls
+            // only from the ring's thread: `EEXIST`), or when restrictions
+            // forbid the unregistration. Leak rather than unmap.
+            self.ring_mem.leak();
+            self.buf_mem.leak();
+        }
     }
 }
 
@@ -639,6 +655,58 @@ pub fn is_out_of_buffers(cqe: &cqueue::Entry) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `[start, start + len)` lies inside one mapping of this
+    /// process (`/proc/self/maps`).
+    fn mapped(start: usize, len: usize) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+        maps.lines().any(|line| {
+            let range = line.split(' ').next().unwrap_or("");
+            let Some((lo, hi)) = range.split_once('-') else {
+                return false;
+            };
+            match (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
+                (Ok(lo), Ok(hi)) => lo <= start && start + len <= hi,
+                _ => false,
+            }
+        })
+    }
+
+    /// A `BufRing` is `Send`, but the kernel takes register calls on a
+    /// `SINGLE_ISSUER` ring only from the ring's thread: dropped on
+    /// another one, its unregistration fails (`EEXIST`) and the kernel
+    /// keeps the group and its buffers' addresses. The memory must then
+    /// stay mapped (before the fix it was unmapped, and the next mapping
+    /// there would have received what the kernel writes into the group).
+    #[test]
+    fn a_group_the_kernel_keeps_is_leaked_not_unmapped() {
+        let ring = match IoUring::builder().single_issuer().build(4) {
+            Ok(ring) => ring,
+            Err(e) => {
+                eprintln!("skipped: no SINGLE_ISSUER ring ({e})");
+                return;
+            }
+        };
+        // An unusual size (7 pages a buffer), so that no other test's
+        // mapping is mistaken for this one.
+        let bufs = BufRing::builder(5, 2, 7 * 4096)
+            .build(&ring)
+            .expect("registers");
+        let (start, len) = (bufs.buf_mem.as_ptr() as usize, bufs.buf_mem.len());
+        let (ring_start, ring_len) = (bufs.ring_mem.as_ptr() as usize, bufs.ring_mem.len());
+        std::thread::spawn(move || drop(bufs))
+            .join()
+            .expect("the drop does not panic");
+        // The kernel still has group 5 ...
+        let again = BufRing::builder(5, 2, 4096).build(&ring);
+        assert!(
+            matches!(again, Err(Error::Register { errno, .. }) if errno == Errno::EXIST),
+            "group 5 is still registered: {again:?}"
+        );
+        // ... so its memory is still mapped.
+        assert!(mapped(start, len), "the buffers were unmapped");
+        assert!(mapped(ring_start, ring_len), "the ring was unmapped");
+    }
 
     #[test]
     fn recvmsg_out_parses_and_bounds() {

@@ -3,7 +3,7 @@
 //!
 //! Invariant: a [`Mmap`] is exactly one live mapping of `len` bytes; dropping
 //! it unmaps it (ignoring the error: nothing useful can be done about a failed
-//! `munmap` in `Drop`). Ring mappings must be dropped *before* the ring fd is
+//! `munmap` in `Drop`), unless it was [leaked](Mmap::leak) (`len` 0). Ring mappings must be dropped *before* the ring fd is
 //! closed; [`crate::IoUring`] guarantees that by field order.
 
 use core::ffi::c_void;
@@ -57,6 +57,13 @@ impl Mmap {
         self.ptr.as_ptr().cast()
     }
 
+    /// Gives the mapping up without unmapping it, for memory the kernel
+    /// may still use (a registration it refused to undo): dropping the
+    /// value then leaves the mapping in place for good.
+    pub(crate) fn leak(&mut self) {
+        self.len = 0;
+    }
+
     /// Pointer to `T` at byte `offset`.
     ///
     /// # Safety
@@ -74,6 +81,10 @@ impl Mmap {
 
 impl Drop for Mmap {
     fn drop(&mut self) {
+        if self.len == 0 {
+            // Leaked (`leak`): the kernel may still use it.
+            return;
+        }
         // SAFETY: `ptr`/`len` are the mapping this value owns, and it is
         // dropped only once; nothing reads it after the owner is gone.
         let _ = unsafe { sys::munmap(self.ptr, self.len) };
