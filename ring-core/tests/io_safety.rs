@@ -340,3 +340,45 @@ fn forgetting_the_ring_keeps_the_descriptor_open() {
         .all(|(a, b)| a.as_raw_fd() != number && b.as_raw_fd() != number));
     assert_eq!(link(number), Some(before), "still the same pipe");
 }
+
+/// A `FixedFile` is `Send`, but on a `SINGLE_ISSUER` ring the kernel takes
+/// register calls only from the ring's thread: its last share dropped on
+/// another thread cannot empty its slot. The slot comes back to the table
+/// still holding the file, so the connection stays open (the peer sees no
+/// end of file) until `install` fills the slot again, which closes it;
+/// and no operation can reach the file meanwhile.
+#[test]
+fn a_slot_dropped_on_another_thread_keeps_its_file_until_refilled() {
+    use std::net::TcpStream;
+    let raw = match ring_core::IoUring::builder().single_issuer().build(8) {
+        Ok(raw) => raw,
+        Err(e) => {
+            eprintln!("skipped: no SINGLE_ISSUER ring ({e})");
+            return;
+        }
+    };
+    let ring: Ring = Ring::from_ring(raw);
+    let files = Files::register(ring.raw(), 1).unwrap();
+    let (mut peer, conn) = common::connected_pair();
+    let slot = files.install(&conn).unwrap();
+    drop(conn); // the slot holds the connection's only reference
+    std::thread::spawn(move || drop(slot)).join().unwrap();
+    assert_eq!(files.available(), 1, "the slot is given back");
+    let eof_within = |peer: &mut TcpStream, ms: u64| {
+        peer.set_read_timeout(Some(Duration::from_millis(ms)))
+            .unwrap();
+        matches!(peer.read(&mut [0u8; 1]), Ok(0))
+    };
+    assert!(
+        !eof_within(&mut peer, 100),
+        "the kernel emptied the slot from another thread (update the docs of FixedFile)"
+    );
+    // Filling the one slot again (on the ring's thread) replaces the file.
+    let (_peer2, conn2) = common::connected_pair();
+    let again = files.install(&conn2).unwrap();
+    assert_eq!(again.index(), 0);
+    assert!(
+        eof_within(&mut peer, 2000),
+        "the refill closed the first connection"
+    );
+}

@@ -262,6 +262,14 @@ impl std::fmt::Debug for Table {
 /// A `FixedFile` means something only to the ring of its [`Files`] table;
 /// pushing an operation that uses it on another ring is refused
 /// ([`PushError::WrongRing`](super::PushError::WrongRing)).
+///
+/// On a ring set up with `SINGLE_ISSUER` (the [`rt`](crate::rt) runtime's
+/// ring is) the kernel takes register calls only from the ring's thread,
+/// so drop the last share there. Dropped on another thread the slot is
+/// given back but stays filled: the file stays open (a connection is not
+/// closed) until the slot is filled again by [`Files::install`] on the
+/// ring's thread, or the ring goes
+/// (`a_slot_dropped_on_another_thread_keeps_its_file_until_refilled`).
 #[derive(Clone, Debug)]
 pub struct FixedFile(Target);
 
@@ -293,8 +301,11 @@ impl Drop for Slot {
     fn drop(&mut self) {
         // The last share is gone, so no operation uses the slot any more:
         // empty it (the kernel drops its reference to the file) before it
-        // can be handed out again. If the kernel refuses (the table was
-        // unregistered behind our back) the slot is empty anyway.
+        // can be handed out again. If the kernel refuses, the slot is
+        // empty anyway (the table was unregistered behind our back) or
+        // still holds the file (a `SINGLE_ISSUER` ring's slot emptied from
+        // another thread: `EEXIST`), which `install` then replaces; no
+        // share names the slot meanwhile, so no operation reaches it.
         let _ = self.table.update(self.index, &[-1]);
         self.table.free_list().push(self.index);
     }
