@@ -28,6 +28,14 @@ enum Who {
 /// Waits for a child's state change (`waitid(2)`); once back,
 /// [`siginfo`](Self::siginfo) says which child and how (pid, `CLD_EXITED`
 /// and the exit status, ...).
+///
+/// Without `WNOWAIT`, waiting for an exit reaps the child, whoever spawned
+/// it: a [`std::process::Child`] for it (or another runtime's handle) is
+/// then out of date (its `wait` fails with `ECHILD`: test
+/// `waitid_reports_a_childs_exit`), and its `kill` would signal the pid, which the
+/// system may have given to an unrelated process by then. Wait only for
+/// children nothing else waits for, or pass `WNOWAIT` and let their owner
+/// reap them.
 #[derive(Debug)]
 pub struct Waitid {
     who: Who,
