@@ -301,6 +301,16 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Builder<S, C> {
     }
 
     /// `SINGLE_ISSUER`: only one thread will submit.
+    ///
+    /// The kernel binds the ring to the thread that builds it (with
+    /// [`r_disabled`](Self::r_disabled), to the one that enables it) and
+    /// from then on refuses submissions, waits and registrations from any
+    /// other thread with `EEXIST` (test
+    /// `single_issuer_refuses_another_thread`). [`IoUring`] is `Send`, but
+    /// build such a ring on the thread that will use it: moved to another
+    /// one it cannot submit, and the safe tier's registered files and
+    /// buffer rings dropped there cannot unregister (they keep the file
+    /// open, or leak the memory).
     pub fn single_issuer(self) -> Self {
         self.flag(SetupFlags::SINGLE_ISSUER)
     }
