@@ -55,3 +55,6 @@ pub use executor::{Handle, JoinHandle, Runtime};
 pub use ops::{NewFd, Slept, Transfer, Unit};
 pub use stream::{Multi, Next};
 pub use submit::{Canceller, Done, Finish, Outcome, Submit};
+
+#[cfg(test)]
+mod keys;

@@ -286,7 +286,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
         let mut inner = self.driver.inner.borrow_mut();
         match inner.take_done(self.key) {
             Took::Plain(cqe, op) => {
-                self.key = NO_KEY;
+                // The key stays set: the drop frees it (see `take_done`).
                 // SAFETY: as in `finish`: the final completion routed to
                 // this future's key carries this future's own `T`.
                 let op = unsafe { inner.pool.unboxed::<T>(op) };
@@ -296,6 +296,10 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             Took::With => {
                 drop(inner);
                 Poll::Ready(self.take_with())
+            }
+            Took::Taken => {
+                drop(inner);
+                polled_after_completion()
             }
             Took::NotYet => {
                 // Still waiting (a pushed single-shot future is waiting or
@@ -335,8 +339,8 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
     }
 }
 
-/// A finished future has neither its operation nor a key: polling it again
-/// is a misuse (the `Future` contract allows a panic), reported as such.
+/// A finished future has given out its result: polling it again is a
+/// misuse (the `Future` contract allows a panic), reported as such.
 #[cold]
 #[inline(never)]
 fn polled_after_completion() -> ! {
@@ -346,9 +350,16 @@ fn polled_after_completion() -> ! {
 impl<T: Operation, F: Finish<T>> Drop for Submit<T, F> {
     #[inline]
     fn drop(&mut self) {
-        if self.key != NO_KEY {
-            self.abandon();
+        if self.key == NO_KEY {
+            return;
         }
+        // The common end: the result was taken, the key is freed here.
+        if let Ok(mut inner) = self.driver.inner.try_borrow_mut() {
+            if inner.release_taken(self.key) {
+                return;
+            }
+        }
+        self.abandon();
     }
 }
 
