@@ -503,7 +503,12 @@ impl Runtime {
         } else {
             let _ = self.driver.park(None);
         }
-        shared.parked.store(false, Ordering::SeqCst);
+        // Not SeqCst (a locked instruction on every wait): nothing is
+        // ordered against this store. A waker that still reads `true`
+        // writes the eventfd for nothing (its read completes and is pushed
+        // again at the next park); the next park's SeqCst store and load
+        // are what keep a wake from being lost.
+        shared.parked.store(false, Ordering::Release);
     }
 }
 
