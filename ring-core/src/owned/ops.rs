@@ -314,6 +314,24 @@ unsafe impl Operation for Accept {
 }
 
 /// A timeout owning its timespec.
+///
+/// Its completion when it fires is `Err(ETIME)`: the expected outcome, not
+/// a failure, so `completion.result()?` would return early on it (the
+/// futures' `Driver::sleep` maps it to `Ok`).
+/// Cancelled, it completes with `ECANCELED`.
+///
+/// ```
+/// use std::time::Duration;
+/// use ring_core::owned::{op, Ring};
+/// use ring_core::Errno;
+/// # fn main() -> std::io::Result<()> {
+/// let mut ring = Ring::new(4)?;
+/// ring.push(op::Timeout::new(Duration::from_millis(1)))?;
+/// ring.submit_and_wait(1)?;
+/// let fired = ring.completions().next().expect("one completion");
+/// assert_eq!(fired.result(), Err(Errno::TIME)); // it fired: no failure
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Timeout {
     ts: Box<Timespec>,
