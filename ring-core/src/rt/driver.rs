@@ -435,7 +435,11 @@ impl Driver {
     /// Moves the tasks woken since the last call into `into` (empty).
     pub(super) fn take_woken(&self, into: &mut Vec<usize>) {
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            std::mem::swap(&mut inner.local.woken, into);
+            // Usually empty (every other look of the runtime's loop): then
+            // nothing to swap.
+            if !inner.local.woken.is_empty() {
+                std::mem::swap(&mut inner.local.woken, into);
+            }
         }
     }
 }

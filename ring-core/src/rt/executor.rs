@@ -344,11 +344,22 @@ impl Runtime {
     /// Moves the tasks woken since the last call into `ready`: those woken
     /// through their wakers (the shared queue) and those the driver woke
     /// by index; a `block_on` future is flagged, not listed.
+    #[inline]
     fn take_ready(&self, ready: &mut Vec<usize>) {
+        // Half of the loop's looks find nothing: they cost two loads here,
+        // not a call that saves and restores registers. A `false` loaded
+        // just before a waker sets the flag is as a swap's would be: the
+        // index waits for the next look.
+        if self.exec.shared.queued_any.load(Ordering::Relaxed) || self.driver.has_woken() {
+            self.take_woken_and_queued(ready);
+        }
+    }
+
+    /// [`take_ready`](Self::take_ready) when something may be there.
+    #[inline(never)]
+    fn take_woken_and_queued(&self, ready: &mut Vec<usize>) {
         // A load first: the swap is a locked instruction, paid on every
-        // look, and the flag is usually clear. A `false` loaded just before
-        // a waker sets it is as a swap's would be: the index waits for the
-        // next look.
+        // look, and the flag is usually clear.
         let shared = &self.exec.shared;
         if shared.queued_any.load(Ordering::Relaxed)
             && shared.queued_any.swap(false, Ordering::Acquire)
