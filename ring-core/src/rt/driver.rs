@@ -25,13 +25,19 @@
 //! - no waker, completion or operation is dropped and no waker is woken
 //!   while the `RefCell` is borrowed: they are moved out first, so a drop
 //!   or a wake that re-enters the driver finds it free;
+//! - a turn wakes every waker and drops every completion it hands out even
+//!   if some of them panic, and resumes the first panic only once the
+//!   borrow is over and its vectors are back ([`Deferred::run`]): one
+//!   panicking waker loses no other future's wake-up;
 //! - a key waits with [`Wake::Task`] only if the future was polled with
 //!   the very waker of that task of the attached runtime ([`Local`]), so
 //!   queuing the index for that runtime wakes what the waker would have.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -222,11 +228,27 @@ pub(super) struct Deferred {
 }
 
 impl Deferred {
-    pub(super) fn run(&mut self) {
+    /// Wakes every waker and drops every completion, each even if another
+    /// panicked: a waker's `wake` and a completion's drop (its buffer's)
+    /// run code of the program's, and a wake skipped would leave its
+    /// future's completion waiting in its key, never polled. Returns the
+    /// first panic's payload, if any, for the caller to resume once the
+    /// driver is whole again; later ones are dropped (a second unwind in
+    /// the middle of the first would abort). Leaves both vectors empty.
+    #[must_use]
+    pub(super) fn run(&mut self) -> Option<Box<dyn Any + Send>> {
+        let mut first = None;
         while let Some(w) = self.wake.pop() {
-            w.wake();
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| w.wake())) {
+                first.get_or_insert(p);
+            }
         }
-        self.drop.clear();
+        for c in self.drop.drain(..) {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(c))) {
+                first.get_or_insert(p);
+            }
+        }
+        first
     }
 }
 
@@ -339,18 +361,29 @@ impl Driver {
     /// Submits what futures pushed and hands every ready completion to
     /// its future (waking it). Never blocks. Returns how many completions
     /// it handed out.
+    ///
+    /// # Panics
+    ///
+    /// If a waker it wakes panics, or the drop of a completion it drops
+    /// (one nobody waits for; its buffer's drop): it wakes every other
+    /// waker and drops every other completion first, then resumes the
+    /// first such panic. The driver keeps working.
     pub fn turn(&self) -> Result<usize, SubmitError> {
         self.turn_inner(None)
     }
 
     /// As [`turn`](Self::turn), but first waits for at least one
     /// completion, or `timeout`. Returns at once if nothing is in flight.
+    ///
+    /// # Panics
+    ///
+    /// As [`turn`](Self::turn).
     pub fn park(&self, timeout: Option<Duration>) -> Result<usize, SubmitError> {
         self.turn_inner(Some(timeout))
     }
 
     fn turn_inner(&self, wait: Option<Option<Duration>>) -> Result<usize, SubmitError> {
-        let (n, mut out) = {
+        let (n, out) = {
             let mut inner = self.inner.borrow_mut();
             let mut out = std::mem::take(&mut inner.scratch);
             let n = inner.turn(wait, &mut out);
@@ -365,7 +398,18 @@ impl Driver {
             }
             (n, out)
         };
-        out.run();
+        self.deliver(out);
+        n
+    }
+
+    /// Wakes and drops what a turn handed out, after its borrow, and gives
+    /// the vectors back; then resumes the first panic of a wake or a drop,
+    /// if any. Out of line: inlined, its unwinding paths changed how the
+    /// usual turn (nothing to wake or drop) was compiled, and cost it
+    /// instructions.
+    #[inline(never)]
+    fn deliver(&self, mut out: Deferred) {
+        let panicked = out.run();
         // Give the (now empty) vectors back for their capacity.
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             let left = std::mem::replace(&mut inner.scratch, out);
@@ -378,7 +422,11 @@ impl Driver {
                 drop(left); // a nested turn's, put back meanwhile
             }
         }
-        n
+        if let Some(payload) = panicked {
+            // Every other waker was woken and every completion dropped; the
+            // borrow is over and the vectors are back: the driver is whole.
+            std::panic::resume_unwind(payload);
+        }
     }
 
     /// A future that resolves when a future has pushed an operation that

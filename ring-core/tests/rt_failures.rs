@@ -1,0 +1,193 @@
+//! When the program's own code fails under the async layer, against the
+//! real kernel: a waker that panics, a buffer whose drop panics. Each
+//! failure is reported (the panic comes out), and none of them costs
+//! another future its wake-up, hangs, aborts the process or leaves the
+//! driver unusable.
+//!
+//! The one `unsafe` here is the `IoBuf` impl of a buffer whose drop
+//! panics, which safe code cannot build otherwise.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use ring_core::owned::{IoBuf, SharedFd};
+use ring_core::rt::Driver;
+
+#[path = "common/fds.rs"]
+mod common;
+
+/// Counts its wake-ups.
+#[derive(Default)]
+struct Counting(AtomicUsize);
+
+impl Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Panics when woken.
+struct Panicking;
+
+impl Wake for Panicking {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// Polls `f` once with `waker`.
+fn poll_with<F: std::future::Future + Unpin>(f: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(f).poll(&mut Context::from_waker(waker))
+}
+
+/// The message of a panic's payload.
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    match payload.downcast_ref::<&str>() {
+        Some(s) => s.to_string(),
+        None => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+/// Checks that `d` still completes a NOP after whatever happened to it.
+fn still_works(d: &Driver) {
+    let mut nop = d.nop();
+    assert!(poll_with(&mut nop, Waker::noop()).is_pending());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "{d:?}: the NOP never completed");
+        d.park(Some(Duration::from_millis(20))).unwrap();
+        if let Poll::Ready(r) = poll_with(&mut nop, Waker::noop()) {
+            r.unwrap();
+            break;
+        }
+    }
+    assert_eq!(d.in_flight(), 0);
+}
+
+#[test]
+fn a_panicking_waker_costs_no_other_future_its_wake_up() {
+    let d = Driver::new(8).unwrap();
+    let counted = Arc::new(Counting::default());
+    let good = Waker::from(counted.clone());
+    let bad = Waker::from(Arc::new(Panicking));
+    // The panicking waker between two good ones: whichever order the turn
+    // wakes them in, one good waker comes after it.
+    let mut first = d.nop();
+    let mut middle = d.nop();
+    let mut last = d.nop();
+    assert!(poll_with(&mut first, &good).is_pending());
+    assert!(poll_with(&mut middle, &bad).is_pending());
+    assert!(poll_with(&mut last, &good).is_pending());
+    // The three NOPs complete at the submit, so one turn hands out all
+    // three wake-ups; the panic comes out of it.
+    let turned = catch_unwind(AssertUnwindSafe(|| d.park(None)));
+    assert_eq!(
+        d.in_flight(),
+        0,
+        "the NOPs did not all complete in one turn"
+    );
+    let Err(panicked) = turned else {
+        panic!("the waker's panic did not come out of the turn")
+    };
+    assert_eq!(message(&*panicked), "this waker panics");
+    assert_eq!(
+        counted.0.load(Ordering::SeqCst),
+        2,
+        "a good waker was not woken"
+    );
+    // Both good futures are ready, and so is the other one.
+    assert!(matches!(poll_with(&mut first, &good), Poll::Ready(Ok(()))));
+    assert!(matches!(poll_with(&mut last, &good), Poll::Ready(Ok(()))));
+    assert!(matches!(
+        poll_with(&mut middle, Waker::noop()),
+        Poll::Ready(Ok(()))
+    ));
+    still_works(&d);
+}
+
+/// A buffer whose drop panics (after freeing its memory).
+struct PanicsOnDrop(Vec<u8>);
+
+// SAFETY: as for the Vec inside, whose heap buffer does not move when it
+// is moved and whose length does not change.
+unsafe impl IoBuf for PanicsOnDrop {
+    fn stable_ptr(&mut self) -> *mut u8 {
+        self.0.as_mut_ptr()
+    }
+    fn bytes_total(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("this buffer's drop panics");
+    }
+}
+
+/// The marker the child run of a test prints when its body finished.
+const FINISHED: &str = "rt_failures: the body finished";
+
+/// Runs the test `name` again in a child process, with `RT_FAILURES_CHILD`
+/// set, and checks that its body ran to its end there (a run that aborts
+/// fails here rather than taking this process down).
+fn in_child(name: &str) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("RT_FAILURES_CHILD", name)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains(FINISHED),
+        "the child run failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+#[test]
+fn two_panicking_completion_drops_in_one_turn_do_not_abort() {
+    const NAME: &str = "two_panicking_completion_drops_in_one_turn_do_not_abort";
+    if std::env::var("RT_FAILURES_CHILD").as_deref() != Ok(NAME) {
+        return in_child(NAME);
+    }
+    let d = Driver::new(8).unwrap();
+    let (r, w) = common::pipe();
+    let w = SharedFd::new(w);
+    // Two writes pushed and then dropped before any turn: each future's
+    // key is abandoned, so the driver drops each final completion (and
+    // with it the buffer), both in the turn that submits them (a pipe
+    // write with room completes at the submit).
+    for _ in 0..2 {
+        let mut write = d.write(&w, PanicsOnDrop(vec![7u8; 4]));
+        assert!(poll_with(&mut write, Waker::noop()).is_pending());
+        drop(write);
+    }
+    assert_eq!(d.in_flight(), 4, "two writes and their cancels");
+    let turned = catch_unwind(AssertUnwindSafe(|| d.park(None)));
+    assert_eq!(
+        d.in_flight(),
+        0,
+        "the writes did not all complete in one turn"
+    );
+    // One panic comes out; the other was dropped.
+    let Err(panicked) = turned else {
+        panic!("the drops' panic did not come out of the turn")
+    };
+    assert_eq!(message(&*panicked), "this buffer's drop panics");
+    // Both writes went through.
+    let mut got = [0u8; 8];
+    std::io::Read::read_exact(&mut &r, &mut got).unwrap();
+    assert_eq!(got, [7u8; 8]);
+    still_works(&d);
+    println!("{FINISHED}");
+}
