@@ -1,8 +1,8 @@
-//! When the program's own code fails under the async layer, against the
-//! real kernel: a waker that panics, a buffer whose drop panics. Each
-//! failure is reported (the panic comes out), and none of them costs
-//! another future its wake-up, hangs, aborts the process or leaves the
-//! driver unusable.
+//! When something fails under the async layer, against the real kernel:
+//! the program's own code (a waker that panics, a buffer whose drop
+//! panics) or the ring (an enter that can never succeed). Each failure is
+//! reported (a panic comes out), and none of them costs another future
+//! its wake-up, hangs, aborts the process or leaves the driver unusable.
 //!
 //! The one `unsafe` here is the `IoBuf` impl of a buffer whose drop
 //! panics, which safe code cannot build otherwise.
@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use ring_core::owned::{IoBuf, SharedFd};
-use ring_core::rt::Driver;
+use ring_core::owned::{IoBuf, Ring, SharedFd};
+use ring_core::rt::{Driver, Runtime};
+use ring_core::IoUring;
 
 #[path = "common/fds.rs"]
 mod common;
@@ -190,4 +191,37 @@ fn two_panicking_completion_drops_in_one_turn_do_not_abort() {
     assert_eq!(got, [7u8; 8]);
     still_works(&d);
     println!("{FINISHED}");
+}
+
+#[test]
+fn a_single_issuer_ring_moved_to_another_thread_panics_instead_of_spinning() {
+    // Built on one thread, which it then belongs to; `IoUring` is `Send`.
+    let raw = std::thread::spawn(|| IoUring::builder().single_issuer().build(8).unwrap())
+        .join()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Runtime::with_driver(Driver::from_ring(Ring::from_ring(raw))).unwrap();
+        let d = rt.driver().clone();
+        let ran = catch_unwind(AssertUnwindSafe(|| rt.block_on(d.nop())));
+        let _ = tx.send(match ran {
+            Ok(r) => format!("block_on returned {r:?}"),
+            Err(p) => message(&*p),
+        });
+        // Nothing can be submitted on this thread, so the ring's drop here
+        // would wait out its drop timeout and then leak what it holds (as
+        // `owned::Ring`'s drop does): the thread keeps the runtime instead,
+        // and sleeps until the process exits.
+        loop {
+            std::thread::park();
+        }
+    });
+    // A hang fails the test rather than the run.
+    let msg = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("block_on did not return in time: it spins on the failing enter");
+    assert!(
+        msg.contains("EEXIST") && msg.contains("single-issuer"),
+        "{msg}"
+    );
 }

@@ -136,9 +136,18 @@ pub(super) struct Local {
     owner: Option<usize>,
     /// The task that runtime is polling, with its waker's identity.
     current: Option<Current>,
-    /// Tasks woken by completions, for the attached runtime to run.
+    /// Tasks woken by completions, for the attached runtime to run; and
+    /// [`ENTER_FAILED`] after an enter failed with an errno.
     woken: Vec<usize>,
+    /// The errno of the last enter that failed, for the attached runtime.
+    failed: Option<Errno>,
 }
+
+/// Queued in [`Local::woken`] when an enter fails with an errno: the
+/// attached runtime, which ignores what its turns return, finds it where
+/// it looks for woken tasks anyway ([`Driver::take_enter_error`]), so its
+/// usual turn tests nothing more than it did.
+pub(super) const ENTER_FAILED: usize = usize::MAX;
 
 /// A task being polled, and who its waker is: the waker's data and
 /// vtable pointers, which [`Waker::will_wake`] compares. Not a clone: the
@@ -362,6 +371,13 @@ impl Driver {
     /// its future (waking it). Never blocks. Returns how many completions
     /// it handed out.
     ///
+    /// An interrupted enter (`EINTR`) and a kernel that takes no more
+    /// submissions until completions are reaped, or is short of memory
+    /// (`EAGAIN`, `EBUSY`), are not errors: what was pushed stays queued,
+    /// and the next turn submits it. Any other error of `io_uring_enter`
+    /// is returned (the same error, turn after turn, if it is the ring's
+    /// state: see [`Runtime::block_on`](super::Runtime::block_on)).
+    ///
     /// # Panics
     ///
     /// If a waker it wakes panics, or the drop of a completion it drops
@@ -478,6 +494,15 @@ impl Driver {
         self.inner
             .try_borrow()
             .is_ok_and(|inner| !inner.local.woken.is_empty())
+    }
+
+    /// The errno of the enter whose failure queued [`ENTER_FAILED`]; the
+    /// tasks `rest` (taken with it, after it) go back to be taken again.
+    pub(super) fn take_enter_error(&self, rest: impl Iterator<Item = usize>) -> Option<Errno> {
+        let mut inner = self.inner.borrow_mut();
+        let back: Vec<usize> = rest.filter(|&t| t != ENTER_FAILED).collect();
+        inner.local.woken.splice(0..0, back);
+        inner.local.failed.take()
     }
 
     /// Moves the tasks woken since the last call into `into` (empty).
@@ -826,6 +851,20 @@ impl Inner {
         (old, self.cancel(in_flight))
     }
 
+    /// Tells the attached runtime, if any, that an enter failed with an
+    /// errno (see [`ENTER_FAILED`]); hands `e` back.
+    #[cold]
+    #[inline(never)]
+    fn enter_failed(&mut self, e: SubmitError) -> SubmitError {
+        if let (Some(_), SubmitError::Os(errno)) = (self.local.owner, &e) {
+            self.local.failed = Some(*errno);
+            if self.local.woken.last() != Some(&ENTER_FAILED) {
+                self.local.woken.push(ENTER_FAILED);
+            }
+        }
+        e
+    }
+
     fn turn(
         &mut self,
         wait: Option<Option<Duration>>,
@@ -851,7 +890,7 @@ impl Inner {
             // first, are not errors of the driver: the entries stay queued
             // and the next turn submits them.
             Err(SubmitError::CompletionQueueFull | SubmitError::Os(Errno::INTR)) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(self.enter_failed(e)),
         }
         let mut n = 0;
         let Inner {

@@ -16,6 +16,10 @@
 //!   task's waker (the same `queued` flag): a task woken either way runs
 //!   once, and no wake is lost. Indices at and above [`MAIN`] are the
 //!   `block_on` futures, one per nesting depth;
+//! - an enter error that the driver's turn does not retry itself ends
+//!   `block_on` with a panic that names it, never a loop that enters
+//!   again: the driver queues [`ENTER_FAILED`] with the woken tasks, where
+//!   the runtime looks after every turn anyway;
 //! - dropping the runtime drops every task's future (cancelling their
 //!   operations) before its handle on the driver, so the ring then reaps
 //!   them in its own drop.
@@ -32,9 +36,10 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use rustix::event::{eventfd, EventfdFlags};
 
-use super::driver::{Current, Driver};
+use super::driver::{Current, Driver, ENTER_FAILED};
 use super::submit::{Outcome, Submit};
 use crate::owned::{op::Read, SharedFd};
+use crate::Errno;
 
 /// The index of the outermost `block_on`'s own future in wake-ups; a
 /// `block_on` nested in a task or future of the same runtime is `MAIN + 1`,
@@ -266,6 +271,21 @@ impl Runtime {
     /// Runs `future` to completion on this thread, running spawned tasks
     /// and driving the ring meanwhile: it waits in the ring
     /// (`submit_and_wait`) only when no task is runnable.
+    ///
+    /// # Panics
+    ///
+    /// If entering the ring fails with an error that entering again cannot
+    /// cure (rather than spin on it forever): the message names the errno
+    /// and what it likely means. The usual one is `EEXIST`, a
+    /// single-issuer ring (as [`Runtime::new`] builds) entered from another
+    /// thread than the one that built it: [`IoUring`](crate::IoUring) is
+    /// `Send`, but such a ring moved to another thread cannot be entered
+    /// there
+    /// (`a_single_issuer_ring_moved_to_another_thread_panics_instead_of_spinning`
+    /// in `ring-core/tests/rt_failures.rs`). An interrupted wait
+    /// (`EINTR`), a kernel short of room for completions or of memory
+    /// (`EAGAIN`, `EBUSY`) and a wait that timed out are no errors of
+    /// [`Driver::turn`]: they are retried.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let mut future = pin!(future);
         let main = Arc::new(TaskWake {
@@ -373,7 +393,8 @@ impl Runtime {
         }
         let wakes = self.exec.wakes.borrow();
         let mains = self.exec.mains.borrow();
-        for index in woken.drain(..) {
+        let mut taken = woken.drain(..);
+        while let Some(index) = taken.next() {
             match index.checked_sub(MAIN) {
                 // A `block_on` future: only flagged, for its loop (on this
                 // thread) to poll. A store, not a swap: the old value is
@@ -382,6 +403,10 @@ impl Runtime {
                 Some(depth) => {
                     if let Some(w) = mains.get(depth) {
                         w.queued.store(true, Ordering::Release);
+                    } else if index == ENTER_FAILED {
+                        // Entering the ring failed: every enter would.
+                        let errno = self.driver.take_enter_error(taken);
+                        enter_failed(errno);
                     }
                 }
                 None => {
@@ -509,6 +534,8 @@ impl Runtime {
         shared.parked.store(true, Ordering::SeqCst);
         // SeqCst: see `TaskWake::wake_by_ref`. The flag rather than the
         // queue under its lock: two locked instructions fewer per wait.
+        // An error is not looked at here: the driver queues ENTER_FAILED
+        // for it, which `take_ready` finds.
         if shared.queued_any.load(Ordering::SeqCst) {
             let _ = self.driver.turn();
         } else {
@@ -520,6 +547,39 @@ impl Runtime {
         // again at the next park); the next park's SeqCst store and load
         // are what keep a wake from being lost.
         shared.parked.store(false, Ordering::Release);
+    }
+}
+
+/// Panics for an error of `io_uring_enter` that the driver's turn did not
+/// retry itself (it retries an interrupted wait, `EINTR`, and a kernel
+/// short of room or memory, `EAGAIN`/`EBUSY`; a timed-out wait is no
+/// error): entering again would fail again, forever, so `block_on`
+/// reports it rather than spin. Names the errno and what it likely means.
+#[cold]
+#[inline(never)]
+fn enter_failed(errno: Option<Errno>) -> ! {
+    let meaning = match errno {
+        Some(Errno::EXIST) => {
+            "EEXIST: the ring is single-issuer and this is not the thread it belongs to \
+             (the one that built it, or enabled it): build it on the thread that runs it"
+        }
+        Some(Errno::BADFD) => {
+            "EBADFD: the ring was built disabled (r_disabled) and has not been enabled"
+        }
+        Some(Errno::OWNERDEAD) => "EOWNERDEAD: the ring's SQPOLL thread has died",
+        Some(Errno::NXIO) => "ENXIO: the ring is being torn down",
+        Some(Errno::NOMEM) => "ENOMEM: the kernel is out of memory",
+        Some(Errno::FAULT) => "EFAULT: the kernel cannot read the ring's memory",
+        Some(Errno::INVAL) => "EINVAL: the kernel refuses the ring's state",
+        _ => "an error entering again would not cure",
+    };
+    let e = errno.map(crate::SubmitError::Os);
+    match e {
+        Some(e) => panic!(
+            "Runtime::block_on cannot drive its ring: {e} ({meaning}); \
+             every enter would fail the same way"
+        ),
+        None => panic!("Runtime::block_on cannot drive its ring: an enter failed"),
     }
 }
 
