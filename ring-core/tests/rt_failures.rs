@@ -225,3 +225,87 @@ fn a_single_issuer_ring_moved_to_another_thread_panics_instead_of_spinning() {
         "{msg}"
     );
 }
+
+/// Runs `f` on a new thread and gives its result, or fails if it has not
+/// returned after `limit`: a hang fails the test rather than the run (the
+/// thread is left behind).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .expect("did not return in time: awaiting a handle hangs")
+}
+
+/// The message `f` panicked with, or what it returned.
+fn panic_of<T: std::fmt::Debug>(f: impl FnOnce() -> T) -> String {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => format!("returned {r:?}"),
+        Err(p) => message(&*p),
+    }
+}
+
+#[test]
+fn a_panicked_tasks_handle_panics_when_awaited_instead_of_hanging() {
+    let [out_of_block_on, from_waiting_task, awaited_later, after] =
+        within(Duration::from_secs(10), || {
+            let rt = Runtime::new(8).unwrap();
+            let d = rt.driver().clone();
+            let failing = rt.spawn_local(async move {
+                d.nop().await.unwrap();
+                panic!("the task fails");
+            });
+            // Awaits the failing task's handle before that task panics: it
+            // must be woken then.
+            let waiting = rt.spawn_local(failing);
+            let out_of_block_on = panic_of(|| rt.block_on(std::future::pending::<()>()));
+            let from_waiting_task = panic_of(|| rt.block_on(waiting));
+            // A task that panics at once, its handle awaited only after.
+            let at_once = rt.spawn_local(async { panic!("this one fails at once") });
+            let _ = panic_of(|| rt.block_on(std::future::pending::<()>()));
+            let awaited_later = panic_of(|| rt.block_on(at_once));
+            // The runtime still works.
+            let after = format!("{:?}", rt.block_on(rt.driver().nop()));
+            [out_of_block_on, from_waiting_task, awaited_later, after]
+        });
+    assert_eq!(out_of_block_on, "the task fails");
+    assert!(
+        from_waiting_task.starts_with("the task panicked"),
+        "{from_waiting_task}"
+    );
+    assert!(
+        awaited_later.starts_with("the task panicked"),
+        "{awaited_later}"
+    );
+    assert_eq!(after, "Ok(())");
+}
+
+#[test]
+fn a_task_dropped_with_its_runtime_makes_its_handle_panic_instead_of_hanging() {
+    let [from_waiting_task, spawned_too_late] = within(Duration::from_secs(10), || {
+        let first = Runtime::new(8).unwrap();
+        let d = first.driver().clone();
+        let sleeper = first.spawn_local(async move { d.sleep(Duration::from_secs(3600)).await });
+        let handle = first.handle();
+        // The sleeper pushes its timeout.
+        first.block_on(first.driver().nop()).unwrap();
+        let second = Runtime::new(8).unwrap();
+        // A task of another runtime awaits the sleeper's handle, before the
+        // sleeper is dropped: it must be woken then.
+        let waiting = second.spawn_local(sleeper);
+        second.block_on(second.driver().nop()).unwrap();
+        drop(first);
+        let from_waiting_task = panic_of(|| second.block_on(waiting));
+        // Spawned through a handle once its runtime is gone: never run.
+        let late = handle.spawn_local(async {});
+        let spawned_too_late = panic_of(|| second.block_on(late));
+        [from_waiting_task, spawned_too_late]
+    });
+    for msg in [from_waiting_task, spawned_too_late] {
+        assert!(
+            msg.starts_with("the task was dropped before it completed"),
+            "{msg}"
+        );
+    }
+}

@@ -20,6 +20,9 @@
 //!   `block_on` with a panic that names it, never a loop that enters
 //!   again: the driver queues [`ENTER_FAILED`] with the woken tasks, where
 //!   the runtime looks after every turn anyway;
+//! - a task's handle learns however the task ends, and wakes whoever
+//!   awaits it: its output, or, dropped unfinished (`Settle`'s drop), a
+//!   panic out of its poll or its runtime's drop;
 //! - dropping the runtime drops every task's future (cancelling their
 //!   operations) before its handle on the driver, so the ring then reaps
 //!   them in its own drop.
@@ -219,6 +222,10 @@ impl Runtime {
     /// runs. The handle is a future of its output; dropping the handle does
     /// not stop the task; dropping the runtime does (its operations are
     /// cancelled).
+    ///
+    /// A task that panics unwinds out of the `block_on` that ran it; the
+    /// runtime keeps working, and awaiting the task's handle then panics
+    /// (see [`JoinHandle`]).
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -228,19 +235,21 @@ impl Runtime {
     }
 }
 
-fn spawn<F>(exec: &Exec, future: F) -> JoinHandle<F::Output>
+fn spawn<F>(exec: &Rc<Exec>, future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
     let slot = Rc::new(RefCell::new(JoinSlot::Running(None)));
-    let done = slot.clone();
+    let settle = Settle {
+        slot: slot.clone(),
+        exec: Rc::downgrade(exec),
+    };
     let future = Box::pin(async move {
+        // `settle` is moved in (`async move`): dropped with this future
+        // however it ends.
         let out = future.await;
-        let prev = std::mem::replace(&mut *done.borrow_mut(), JoinSlot::Done(out));
-        if let JoinSlot::Running(Some(w)) = prev {
-            w.wake();
-        }
+        settle.end(JoinSlot::Done(out));
     });
     let index = match exec.free.borrow_mut().pop() {
         Some(i) => i,
@@ -267,12 +276,56 @@ where
     JoinHandle { slot }
 }
 
+/// Settles a task's [`JoinSlot`] with its output; dropped before that,
+/// with how the task ended unfinished. Wakes whoever awaits the handle.
+struct Settle<T> {
+    slot: Rc<RefCell<JoinSlot<T>>>,
+    /// The task's runtime: gone while it drops its tasks.
+    exec: std::rc::Weak<Exec>,
+}
+
+impl<T> Settle<T> {
+    fn end(&self, end: JoinSlot<T>) {
+        let prev = std::mem::replace(&mut *self.slot.borrow_mut(), end);
+        if let JoinSlot::Running(Some(w)) = prev {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Drop for Settle<T> {
+    fn drop(&mut self) {
+        let unfinished = self
+            .slot
+            .try_borrow()
+            .is_ok_and(|s| matches!(*s, JoinSlot::Running(_)));
+        if !unfinished {
+            return;
+        }
+        // A task's future is dropped unfinished only by its runtime's drop
+        // (then the runtime cannot be reached any more), or by the unwind
+        // of a panic out of its poll (the future is out of the runtime's
+        // table while polled, so the unwind drops it).
+        if std::thread::panicking() && self.exec.strong_count() > 0 {
+            self.end(JoinSlot::Panicked);
+        } else {
+            self.end(JoinSlot::Dropped);
+        }
+    }
+}
+
 impl Runtime {
     /// Runs `future` to completion on this thread, running spawned tasks
     /// and driving the ring meanwhile: it waits in the ring
     /// (`submit_and_wait`) only when no task is runnable.
     ///
     /// # Panics
+    ///
+    /// If `future` panics, or a task it runs does: the panic unwinds out
+    /// of `block_on`, and the runtime keeps working (its other tasks run at
+    /// the next `block_on`;
+    /// `a_panicked_tasks_handle_panics_when_awaited_instead_of_hanging` in
+    /// `ring-core/tests/rt_failures.rs`).
     ///
     /// If entering the ring fails with an error that entering again cannot
     /// cure (rather than spin on it forever): the message names the errno
@@ -631,7 +684,8 @@ impl Handle {
     }
 
     /// Spawns a task, as [`Runtime::spawn_local`]. If the runtime is gone
-    /// the future is dropped unpolled and the handle never resolves.
+    /// the future is dropped unpolled, and awaiting the handle panics (the
+    /// task was dropped before it completed).
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -640,7 +694,7 @@ impl Handle {
         match self.exec.upgrade() {
             Some(exec) => spawn(&exec, future),
             None => JoinHandle {
-                slot: Rc::new(RefCell::new(JoinSlot::Running(None))),
+                slot: Rc::new(RefCell::new(JoinSlot::Dropped)),
             },
         }
     }
@@ -656,10 +710,31 @@ enum JoinSlot<T> {
     Running(Option<Waker>),
     Done(T),
     Taken,
+    /// The task panicked.
+    Panicked,
+    /// The task was dropped before it completed.
+    Dropped,
 }
 
 /// The output of a task spawned with [`Runtime::spawn_local`], as a future
 /// (dropping it detaches the task).
+///
+/// # Panics
+///
+/// Awaiting it panics if the task cannot give its output, where
+/// `std::thread::JoinHandle::join` would return `Err` (a task's output has
+/// no error of its own to carry this):
+/// - "the task panicked" if the task panicked (its panic unwound out of
+///   the `block_on` that ran it);
+/// - "the task was dropped before it completed" if the task was dropped
+///   unfinished: its runtime was dropped, or it was spawned through a
+///   [`Handle`] whose runtime was gone.
+///
+/// Either way whoever awaits the handle is woken, so it panics rather
+/// than waits forever
+/// (`a_panicked_tasks_handle_panics_when_awaited_instead_of_hanging`,
+/// `a_task_dropped_with_its_runtime_makes_its_handle_panic_instead_of_hanging`
+/// in `ring-core/tests/rt_failures.rs`).
 pub struct JoinHandle<T> {
     slot: Rc<RefCell<JoinSlot<T>>>,
 }
@@ -668,13 +743,24 @@ impl<T> Future for JoinHandle<T> {
     type Output = T;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let mut slot = self.slot.borrow_mut();
-        match std::mem::replace(&mut *slot, JoinSlot::Taken) {
-            JoinSlot::Done(out) => Poll::Ready(out),
-            JoinSlot::Running(_) => {
-                *slot = JoinSlot::Running(Some(cx.waker().clone()));
+        match &mut *slot {
+            JoinSlot::Running(w) => {
+                let old = w.replace(cx.waker().clone());
+                drop(slot);
+                drop(old);
                 Poll::Pending
             }
+            JoinSlot::Done(_) => match std::mem::replace(&mut *slot, JoinSlot::Taken) {
+                JoinSlot::Done(out) => Poll::Ready(out),
+                _ => unreachable!("matched Done"),
+            },
             JoinSlot::Taken => panic!("JoinHandle polled after it returned the output"),
+            JoinSlot::Panicked => {
+                panic!("the task panicked (its panic unwound out of the block_on that ran it)")
+            }
+            JoinSlot::Dropped => {
+                panic!("the task was dropped before it completed (its runtime is gone)")
+            }
         }
     }
 }
