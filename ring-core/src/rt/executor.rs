@@ -545,14 +545,27 @@ impl Runtime {
         if let Some(w) = self.exec.wakes.borrow().get(index).and_then(Option::as_ref) {
             w.queued.store(false, Ordering::Release);
         }
+        // A poll that panics drops the task as the panic unwinds: its index
+        // is then retired here, as a finished task's is; otherwise it would
+        // never be reused, and a later wake of its waker would find it live
+        // and out being polled, and strand it for good.
+        struct Retire<'a> {
+            rt: &'a Runtime,
+            index: usize,
+        }
+        impl Drop for Retire<'_> {
+            fn drop(&mut self) {
+                self.rt.retire(self.index);
+            }
+        }
+        let unwinding = Retire { rt: self, index };
         let done = self
             .polling(index, &task.waker, |cx| task.future.as_mut().poll(cx))
             .is_ready();
+        std::mem::forget(unwinding);
         if done {
             drop(task);
-            let wake = self.exec.wakes.borrow_mut()[index].take();
-            drop(wake);
-            self.exec.free.borrow_mut().push(index);
+            self.retire(index);
         } else {
             self.exec.tasks.borrow_mut()[index] = Some(task);
         }
@@ -563,6 +576,23 @@ impl Runtime {
                 self.requeue(&mut vec![index]);
             }
         }
+    }
+
+    /// Frees the index of a task that finished or panicked (its future
+    /// is gone): its wake-up flag is dropped and the index reused.
+    fn retire(&self, index: usize) {
+        let (Ok(mut wakes), Ok(mut free)) = (
+            self.exec.wakes.try_borrow_mut(),
+            self.exec.free.try_borrow_mut(),
+        ) else {
+            return; // Not reached: neither is borrowed across a poll.
+        };
+        let wake = wakes.get_mut(index).and_then(Option::take);
+        if wake.is_some() {
+            free.push(index);
+        }
+        drop((wakes, free));
+        drop(wake);
     }
 
     /// Waits in the ring for a completion or a wake-up from another thread.
@@ -770,3 +800,8 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
         f.debug_struct("JoinHandle").finish_non_exhaustive()
     }
 }
+
+// In a child module, so that they can look at the runtime's private lists.
+#[cfg(test)]
+#[path = "tasks.rs"]
+mod tasks;
