@@ -454,12 +454,15 @@ impl Driver {
     }
 
     /// Attaches the runtime `id` (the fast path of [`Local`]) if no other
-    /// is attached.
-    pub(super) fn attach(&self, id: usize) {
+    /// is attached; returns whether it did. Only the attached runtime may
+    /// take [`Local::woken`] ([`take_woken`](Self::take_woken)): the
+    /// indices there are its tasks'.
+    pub(super) fn attach(&self, id: usize) -> bool {
         let mut inner = self.inner.borrow_mut();
         if inner.local.owner.is_none() {
             inner.local.owner = Some(id);
         }
+        inner.local.owner == Some(id)
     }
 
     /// Detaches the runtime `id`: tasks it has not yet taken from
@@ -490,6 +493,7 @@ impl Driver {
     }
 
     /// Whether tasks were woken since the last [`take_woken`](Self::take_woken).
+    /// For the attached runtime only (see [`attach`](Self::attach)).
     pub(super) fn has_woken(&self) -> bool {
         self.inner
             .try_borrow()
@@ -505,7 +509,10 @@ impl Driver {
         inner.local.failed.take()
     }
 
-    /// Moves the tasks woken since the last call into `into` (empty).
+    /// Moves the tasks woken since the last call into `into` (empty). For
+    /// the attached runtime only: another runtime on this driver would
+    /// take the attached one's task indices as its own, waking its own
+    /// task of that index, and the attached one's never.
     pub(super) fn take_woken(&self, into: &mut Vec<usize>) {
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             // Usually empty (every other look of the runtime's loop): then

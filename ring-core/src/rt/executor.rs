@@ -14,12 +14,14 @@
 //!   the driver then wakes that task's own futures by queuing its index,
 //!   which the runtime takes after every turn and treats as a wake of that
 //!   task's waker (the same `queued` flag): a task woken either way runs
-//!   once, and no wake is lost. Indices at and above [`MAIN`] are the
-//!   `block_on` futures, one per nesting depth;
+//!   once, and no wake is lost. No other runtime on the same driver takes
+//!   those indices (they are not its tasks). Indices at and above [`MAIN`]
+//!   are the `block_on` futures, one per nesting depth;
 //! - an enter error that the driver's turn does not retry itself ends
 //!   `block_on` with a panic that names it, never a loop that enters
 //!   again: the driver queues [`ENTER_FAILED`] with the woken tasks, where
-//!   the runtime looks after every turn anyway;
+//!   the attached runtime looks after every turn anyway (another runtime
+//!   on the driver looks at what its turns return);
 //! - a task's handle learns however the task ends, and wakes whoever
 //!   awaits it: its output, or, dropped unfinished (`Settle`'s drop), a
 //!   panic out of its poll or its runtime's drop;
@@ -42,7 +44,7 @@ use rustix::event::{eventfd, EventfdFlags};
 use super::driver::{Current, Driver, ENTER_FAILED};
 use super::submit::{Outcome, Submit};
 use crate::owned::{op::Read, SharedFd};
-use crate::Errno;
+use crate::{Errno, SubmitError};
 
 /// The index of the outermost `block_on`'s own future in wake-ups; a
 /// `block_on` nested in a task or future of the same runtime is `MAIN + 1`,
@@ -112,6 +114,12 @@ type WakeupRead = Submit<Read<Vec<u8>>, fn(Outcome<Read<Vec<u8>>>)>;
 struct Exec {
     /// This runtime's name for the driver's fast path.
     id: usize,
+    /// Whether the driver's fast path is this runtime's (the first runtime
+    /// made on a driver; for good: a later one does not take it over when
+    /// the first drops). Only then are the driver's woken indices this
+    /// runtime's tasks, and an enter error queued for it; another runtime
+    /// on the same driver looks at neither, and its turns' errors instead.
+    attached: bool,
     tasks: RefCell<Vec<Option<Task>>>,
     /// Each live task's wake-up flag, by index, also while the task is out
     /// being polled.
@@ -182,10 +190,11 @@ impl Runtime {
         let fd = eventfd(0, EventfdFlags::CLOEXEC)?;
         let eventfd = SharedFd::try_clone_from(&fd)?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        driver.attach(id);
+        let attached = driver.attach(id);
         Ok(Runtime {
             exec: Rc::new(Exec {
                 id,
+                attached,
                 tasks: RefCell::new(Vec::new()),
                 wakes: RefCell::new(Vec::new()),
                 mains: RefCell::new(Vec::new()),
@@ -402,11 +411,17 @@ impl Runtime {
             }
             let runnable = main.queued.load(Ordering::Acquire)
                 || self.exec.shared.queued_any.load(Ordering::Acquire)
-                || self.driver.has_woken();
-            if runnable {
-                let _ = self.driver.turn();
+                || self.has_woken();
+            let turned = if runnable {
+                self.driver.turn()
             } else {
-                self.park();
+                self.park()
+            };
+            // The attached runtime learns of an enter error from the
+            // driver's woken list (`take_ready`); another runtime on the
+            // same driver from what its turn returns.
+            if turned.is_err() {
+                self.turn_failed(turned);
             }
             // Flags `block_on` futures the turn woke, so they are polled
             // next (their tasks are run after them).
@@ -423,8 +438,30 @@ impl Runtime {
         // not a call that saves and restores registers. A `false` loaded
         // just before a waker sets the flag is as a swap's would be: the
         // index waits for the next look.
+        // (Another runtime on the driver, not attached, may call in for the
+        // attached one's woken tasks: it then takes none of them.)
         if self.exec.shared.queued_any.load(Ordering::Relaxed) || self.driver.has_woken() {
             self.take_woken_and_queued(ready);
+        }
+    }
+
+    /// Whether the driver woke tasks of this runtime by index: only the
+    /// attached runtime's are (see `Exec::attached`). The flag second: the
+    /// list is usually empty.
+    #[inline]
+    fn has_woken(&self) -> bool {
+        self.driver.has_woken() && self.exec.attached
+    }
+
+    /// A turn of `block_on`'s loop failed: an enter error ends a runtime
+    /// that is not attached as [`enter_failed`] (the driver queues
+    /// [`ENTER_FAILED`] only for the attached one, which finds it in
+    /// `take_ready`).
+    #[cold]
+    #[inline(never)]
+    fn turn_failed(&self, turned: Result<usize, SubmitError>) {
+        if let (false, Err(SubmitError::Os(errno))) = (self.exec.attached, turned) {
+            enter_failed(Some(errno));
         }
     }
 
@@ -438,6 +475,9 @@ impl Runtime {
             && shared.queued_any.swap(false, Ordering::Acquire)
         {
             ready.append(&mut self.lock_queue());
+        }
+        if !self.exec.attached {
+            return;
         }
         let mut woken = self.exec.woken.borrow_mut();
         self.driver.take_woken(&mut woken);
@@ -595,8 +635,9 @@ impl Runtime {
         drop(wake);
     }
 
-    /// Waits in the ring for a completion or a wake-up from another thread.
-    fn park(&self) {
+    /// Waits in the ring for a completion or a wake-up from another thread;
+    /// returns what the turn did (nothing if a wake-up was already there).
+    fn park(&self) -> Result<usize, SubmitError> {
         let shared = &self.exec.shared;
         {
             let mut wakeup = self.exec.wakeup.borrow_mut();
@@ -611,25 +652,27 @@ impl Runtime {
                 .is_ready()
             {
                 *wakeup = None;
-                return; // A wake-up from another thread: look at the queue.
+                return Ok(0); // A wake-up from another thread: look at the queue.
             }
         }
         shared.parked.store(true, Ordering::SeqCst);
         // SeqCst: see `TaskWake::wake_by_ref`. The flag rather than the
         // queue under its lock: two locked instructions fewer per wait.
-        // An error is not looked at here: the driver queues ENTER_FAILED
-        // for it, which `take_ready` finds.
-        if shared.queued_any.load(Ordering::SeqCst) {
-            let _ = self.driver.turn();
+        // An error is handed back for `block_on` (only a runtime that is
+        // not attached looks at it: the driver queues ENTER_FAILED for the
+        // attached one, which `take_ready` finds).
+        let turned = if shared.queued_any.load(Ordering::SeqCst) {
+            self.driver.turn()
         } else {
-            let _ = self.driver.park(None);
-        }
+            self.driver.park(None)
+        };
         // Not SeqCst (a locked instruction on every wait): nothing is
         // ordered against this store. A waker that still reads `true`
         // writes the eventfd for nothing (its read completes and is pushed
         // again at the next park); the next park's SeqCst store and load
         // are what keep a wake from being lost.
         shared.parked.store(false, Ordering::Release);
+        turned
     }
 }
 
