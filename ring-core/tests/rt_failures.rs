@@ -309,3 +309,23 @@ fn a_task_dropped_with_its_runtime_makes_its_handle_panic_instead_of_hanging() {
         );
     }
 }
+
+/// An enter error that the program's own `Driver::turn` got (and was
+/// handed) is the program's: cured (a disabled ring enabled), it must not
+/// make the runtime's next `block_on` panic as if its own enters failed.
+#[test]
+fn an_enter_error_of_the_programs_own_turn_is_not_the_runtimes() {
+    let raw = IoUring::builder().r_disabled().build(8).unwrap();
+    let d = Driver::from_ring(Ring::from_ring(raw));
+    let rt = Runtime::with_driver(d.clone()).unwrap();
+    let mut nop = d.nop();
+    assert!(poll_with(&mut nop, Waker::noop()).is_pending());
+    let turned = d.turn();
+    assert!(
+        matches!(turned, Err(ring_core::SubmitError::Os(e)) if e == ring_core::Errno::BADFD),
+        "a disabled ring refuses the enter: {turned:?}"
+    );
+    d.with_raw(|r| r.enable()).unwrap();
+    let ran = panic_of(|| rt.block_on(nop));
+    assert_eq!(ran, "returned Ok(())");
+}

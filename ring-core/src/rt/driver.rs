@@ -137,14 +137,16 @@ pub(super) struct Local {
     /// The task that runtime is polling, with its waker's identity.
     current: Option<Current>,
     /// Tasks woken by completions, for the attached runtime to run; and
-    /// [`ENTER_FAILED`] after an enter failed with an errno.
+    /// [`ENTER_FAILED`] after an enter made by a runtime failed with an
+    /// errno.
     woken: Vec<usize>,
-    /// The errno of the last enter that failed, for the attached runtime.
+    /// The errno of the last enter made by a runtime that failed.
     failed: Option<Errno>,
 }
 
-/// Queued in [`Local::woken`] when an enter fails with an errno: the
-/// attached runtime, which ignores what its turns return, finds it where
+/// Queued in [`Local::woken`] when an enter made by a runtime
+/// ([`Driver::turn_for_runtime`]) fails with an errno: the attached
+/// runtime, which ignores what its turns return, finds it where
 /// it looks for woken tasks anyway ([`Driver::take_enter_error`]), so its
 /// usual turn tests nothing more than it did.
 pub(super) const ENTER_FAILED: usize = usize::MAX;
@@ -385,7 +387,7 @@ impl Driver {
     /// waker and drops every other completion first, then resumes the
     /// first such panic. The driver keeps working.
     pub fn turn(&self) -> Result<usize, SubmitError> {
-        self.turn_inner(None)
+        self.turn_inner::<false>(None)
     }
 
     /// As [`turn`](Self::turn), but first waits for at least one
@@ -395,14 +397,32 @@ impl Driver {
     ///
     /// As [`turn`](Self::turn).
     pub fn park(&self, timeout: Option<Duration>) -> Result<usize, SubmitError> {
-        self.turn_inner(Some(timeout))
+        self.turn_inner::<false>(Some(timeout))
     }
 
-    fn turn_inner(&self, wait: Option<Option<Duration>>) -> Result<usize, SubmitError> {
+    /// [`turn`](Self::turn) made by a runtime on this driver: an enter
+    /// error is also queued for the attached runtime ([`ENTER_FAILED`]),
+    /// which does not look at what this returns. The program's own turns
+    /// queue nothing: their error goes to their caller only, who may cure
+    /// it (enable a disabled ring) before the runtime enters again.
+    pub(super) fn turn_for_runtime(&self) -> Result<usize, SubmitError> {
+        self.turn_inner::<true>(None)
+    }
+
+    /// [`park`](Self::park) without a timeout, made by a runtime on this
+    /// driver: as [`turn_for_runtime`](Self::turn_for_runtime).
+    pub(super) fn park_for_runtime(&self) -> Result<usize, SubmitError> {
+        self.turn_inner::<true>(Some(None))
+    }
+
+    fn turn_inner<const RUNTIME: bool>(
+        &self,
+        wait: Option<Option<Duration>>,
+    ) -> Result<usize, SubmitError> {
         let (n, out) = {
             let mut inner = self.inner.borrow_mut();
             let mut out = std::mem::take(&mut inner.scratch);
-            let n = inner.turn(wait, &mut out);
+            let n = inner.turn::<RUNTIME>(wait, &mut out);
             if out.wake.is_empty() && out.drop.is_empty() {
                 // Nothing to wake or drop (the built-in runtime's usual
                 // turn: its tasks are queued by index): the vectors go back
@@ -858,12 +878,13 @@ impl Inner {
         (old, self.cancel(in_flight))
     }
 
-    /// Tells the attached runtime, if any, that an enter failed with an
-    /// errno (see [`ENTER_FAILED`]); hands `e` back.
+    /// Tells the attached runtime, if any, that an enter a runtime made
+    /// (`runtime`) failed with an errno (see [`ENTER_FAILED`]); hands `e`
+    /// back.
     #[cold]
     #[inline(never)]
-    fn enter_failed(&mut self, e: SubmitError) -> SubmitError {
-        if let (Some(_), SubmitError::Os(errno)) = (self.local.owner, &e) {
+    fn enter_failed(&mut self, e: SubmitError, runtime: bool) -> SubmitError {
+        if let (true, Some(_), SubmitError::Os(errno)) = (runtime, self.local.owner, &e) {
             self.local.failed = Some(*errno);
             if self.local.woken.last() != Some(&ENTER_FAILED) {
                 self.local.woken.push(ENTER_FAILED);
@@ -872,7 +893,7 @@ impl Inner {
         e
     }
 
-    fn turn(
+    fn turn<const RUNTIME: bool>(
         &mut self,
         wait: Option<Option<Duration>>,
         out: &mut Deferred,
@@ -897,7 +918,7 @@ impl Inner {
             // first, are not errors of the driver: the entries stay queued
             // and the next turn submits them.
             Err(SubmitError::CompletionQueueFull | SubmitError::Os(Errno::INTR)) => {}
-            Err(e) => return Err(self.enter_failed(e)),
+            Err(e) => return Err(self.enter_failed(e, RUNTIME)),
         }
         let mut n = 0;
         let Inner {

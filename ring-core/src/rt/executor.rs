@@ -413,7 +413,7 @@ impl Runtime {
                 || self.exec.shared.queued_any.load(Ordering::Acquire)
                 || self.has_woken();
             let turned = if runnable {
-                self.driver.turn()
+                self.driver.turn_for_runtime()
             } else {
                 self.park()
             };
@@ -662,9 +662,9 @@ impl Runtime {
         // not attached looks at it: the driver queues ENTER_FAILED for the
         // attached one, which `take_ready` finds).
         let turned = if shared.queued_any.load(Ordering::SeqCst) {
-            self.driver.turn()
+            self.driver.turn_for_runtime()
         } else {
-            self.driver.park(None)
+            self.driver.park_for_runtime()
         };
         // Not SeqCst (a locked instruction on every wait): nothing is
         // ordered against this store. A waker that still reads `true`
