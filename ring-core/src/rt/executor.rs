@@ -596,6 +596,12 @@ impl Runtime {
         impl Drop for Retire<'_> {
             fn drop(&mut self) {
                 self.rt.retire(self.index);
+                // A wake-up it got while out (a `block_on` nested in its
+                // poll listed it as stranded) dies with it: left listed, it
+                // would poll the next task given the index once more.
+                if let Ok(mut stranded) = self.rt.exec.stranded.try_borrow_mut() {
+                    stranded.retain(|&i| i != self.index);
+                }
             }
         }
         let unwinding = Retire { rt: self, index };
