@@ -999,6 +999,27 @@ fn many_wakes_from_another_thread_all_arrive() {
     assert_eq!(seen, STEPS);
 }
 
+/// A canceller asked of a future that has finished (here an open, whose
+/// result hands over a descriptor and gives its key back) names nothing:
+/// polling the future again still panics, not waits on a new key forever.
+#[test]
+fn a_canceller_of_a_finished_future_cancels_nothing() {
+    let driver = Driver::new(8).unwrap();
+    let mut open = driver.open(Open::new("/proc/self/stat", 0, 0).unwrap());
+    assert!(poll_once(&mut open).is_pending());
+    settle(&driver);
+    let Poll::Ready(Ok(fd)) = poll_once(&mut open) else {
+        panic!("the open completed")
+    };
+    open.canceller().cancel();
+    assert_eq!(driver.in_flight(), 0, "no cancel was pushed");
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut open)));
+    let msg = again.expect_err("polled again, it panics");
+    let msg = msg.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(msg.contains("polled after it completed"), "{msg:?}");
+    drop(fd);
+}
+
 /// A future polled again after it completed panics with a message that
 /// says so (not an index out of bounds), and the driver keeps working.
 #[test]

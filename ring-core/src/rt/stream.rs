@@ -90,6 +90,10 @@ impl<T: Operation, I> Multi<T, I> {
 
     /// A handle that cancels this operation from elsewhere.
     pub fn canceller(&mut self) -> Canceller {
+        if self.ended {
+            // Its key is given back: nothing left to cancel.
+            return Canceller::of_nothing(&self.driver);
+        }
         let mut inner = self.driver.inner.borrow_mut();
         if self.key == NO_KEY {
             self.key = inner.alloc();

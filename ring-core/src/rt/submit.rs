@@ -196,6 +196,12 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
 
     /// A handle that cancels this operation (see [`Canceller`]).
     pub fn canceller(&mut self) -> Canceller {
+        if self.key == NO_KEY && self.op.is_none() {
+            // Finished, its key given back (a result with a descriptor or
+            // a buffer, or a refused push): nothing left to cancel, and a
+            // new key would make a later poll wait instead of panicking.
+            return Canceller::of_nothing(&self.driver);
+        }
         let mut inner = self.driver.inner.borrow_mut();
         if self.key == NO_KEY {
             self.key = inner.alloc();
@@ -407,6 +413,16 @@ pub struct Canceller {
 }
 
 impl Canceller {
+    /// A canceller that names no key: cancels nothing.
+    pub(super) fn of_nothing(driver: &Driver) -> Self {
+        Canceller {
+            driver: std::rc::Rc::downgrade(&driver.inner),
+            key: NO_KEY,
+            gen: 0,
+            _not_send: PhantomData,
+        }
+    }
+
     /// Asks the kernel to cancel the operation (`IORING_OP_ASYNC_CANCEL`).
     pub fn cancel(&self) {
         let Some(inner) = self.driver.upgrade() else {
