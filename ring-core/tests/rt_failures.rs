@@ -21,6 +21,9 @@ use ring_core::IoUring;
 
 #[path = "common/fds.rs"]
 mod common;
+#[path = "common/panics.rs"]
+mod panics;
+use panics::{message, on_a_ring_another_thread_owns, panic_of};
 
 /// Counts its wake-ups.
 #[derive(Default)]
@@ -44,17 +47,6 @@ impl Wake for Panicking {
 /// Polls `f` once with `waker`.
 fn poll_with<F: std::future::Future + Unpin>(f: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(waker))
-}
-
-/// The message of a panic's payload.
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    match payload.downcast_ref::<&str>() {
-        Some(s) => s.to_string(),
-        None => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default(),
-    }
 }
 
 /// Checks that `d` still completes a NOP after whatever happened to it.
@@ -196,30 +188,11 @@ fn two_panicking_completion_drops_in_one_turn_do_not_abort() {
 #[test]
 fn a_single_issuer_ring_moved_to_another_thread_panics_instead_of_spinning() {
     // Built on one thread, which it then belongs to; `IoUring` is `Send`.
-    let raw = std::thread::spawn(|| IoUring::builder().single_issuer().build(8).unwrap())
-        .join()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let msg = on_a_ring_another_thread_owns(|raw| {
         let rt = Runtime::with_driver(Driver::from_ring(Ring::from_ring(raw))).unwrap();
         let d = rt.driver().clone();
-        let ran = catch_unwind(AssertUnwindSafe(|| rt.block_on(d.nop())));
-        let _ = tx.send(match ran {
-            Ok(r) => format!("block_on returned {r:?}"),
-            Err(p) => message(&*p),
-        });
-        // Nothing can be submitted on this thread, so the ring's drop here
-        // would wait out its drop timeout and then leak what it holds (as
-        // `owned::Ring`'s drop does): the thread keeps the runtime instead,
-        // and sleeps until the process exits.
-        loop {
-            std::thread::park();
-        }
+        (panic_of(|| rt.block_on(d.nop())), rt)
     });
-    // A hang fails the test rather than the run.
-    let msg = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("block_on did not return in time: it spins on the failing enter");
     assert!(
         msg.contains("EEXIST") && msg.contains("single-issuer"),
         "{msg}"
@@ -236,14 +209,6 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
     });
     rx.recv_timeout(limit)
         .expect("did not return in time: awaiting a handle hangs")
-}
-
-/// The message `f` panicked with, or what it returned.
-fn panic_of<T: std::fmt::Debug>(f: impl FnOnce() -> T) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => format!("returned {r:?}"),
-        Err(p) => message(&*p),
-    }
 }
 
 #[test]

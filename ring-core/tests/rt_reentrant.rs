@@ -16,6 +16,9 @@
 
 #[path = "common/fds.rs"]
 mod common;
+#[path = "common/panics.rs"]
+mod panics;
+use panics::message;
 #[path = "common/rng.rs"]
 mod rng;
 use rng::Rng;
@@ -54,13 +57,6 @@ thread_local! {
 }
 
 const OURS: &str = "a re-entering waker panics on purpose";
-
-fn message(p: &(dyn std::any::Any + Send)) -> String {
-    match p.downcast_ref::<&str>() {
-        Some(s) => s.to_string(),
-        None => p.downcast_ref::<String>().cloned().unwrap_or_default(),
-    }
-}
 
 /// Keeps a panic that is not [`OURS`] as a failure.
 fn record(p: Box<dyn std::any::Any + Send>) {

@@ -10,11 +10,13 @@
 
 #[path = "common/fds.rs"]
 mod common;
+#[path = "common/panics.rs"]
+mod panics;
+use panics::{on_a_ring_another_thread_owns, panic_of};
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::io::Write as _;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 use ring_core::owned::{Ring, SharedFd};
 use ring_core::rt::{Driver, Runtime};
-use ring_core::IoUring;
 
 /// Ready at its second poll, having woken itself at the first.
 struct YieldOnce(bool);
@@ -94,47 +95,18 @@ fn a_task_woken_while_another_runtime_drives_the_ring_still_runs() {
     );
 }
 
-/// The message of a panic's payload.
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    match payload.downcast_ref::<&str>() {
-        Some(s) => s.to_string(),
-        None => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default(),
-    }
-}
-
 /// The second runtime's `block_on` on a ring that can never be entered
 /// (single-issuer, built on another thread) panics, as the first's does,
 /// rather than enter again forever: the driver tells only the first
 /// runtime of the error, by its woken list.
 #[test]
 fn an_enter_error_ends_the_second_runtimes_block_on_too() {
-    let raw = std::thread::spawn(|| IoUring::builder().single_issuer().build(8).unwrap())
-        .join()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let msg = on_a_ring_another_thread_owns(|raw| {
         let d = Driver::from_ring(Ring::from_ring(raw));
         let first = Runtime::with_driver(d.clone()).unwrap();
         let second = Runtime::with_driver(d.clone()).unwrap();
-        let ran = catch_unwind(AssertUnwindSafe(|| second.block_on(d.nop())));
-        let _ = tx.send(match ran {
-            Ok(r) => format!("block_on returned {r:?}"),
-            Err(p) => message(&*p),
-        });
-        // As in rt_failures.rs: nothing can be submitted on this thread,
-        // so the ring is kept rather than dropped here (its drop would wait
-        // out its timeout); the thread sleeps until the process exits.
-        let _keep = (first, second, d);
-        loop {
-            std::thread::park();
-        }
+        (panic_of(|| second.block_on(d.nop())), (first, second, d))
     });
-    let msg = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("block_on did not return in time: it spins on the failing enter");
     assert!(
         msg.contains("EEXIST") && msg.contains("single-issuer"),
         "{msg}"
