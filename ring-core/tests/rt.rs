@@ -40,15 +40,6 @@ fn settle(driver: &Driver) {
     }
 }
 
-/// The descriptors of this process that point at `path`.
-fn fds_on(path: &std::path::Path) -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target == path)
-        .count()
-}
-
 #[test]
 fn read_gives_the_count_and_the_buffer_back() {
     let (path, mut f) = common::temp_file("rt-read");
@@ -226,7 +217,11 @@ fn a_file_opened_after_the_future_dropped_is_closed() {
         drop(open);
     }
     settle(&d);
-    assert_eq!(fds_on(&path), 0, "every opened descriptor was closed");
+    assert_eq!(
+        common::fds_on(&path),
+        0,
+        "every opened descriptor was closed"
+    );
     std::fs::remove_file(path).unwrap();
 }
 
@@ -240,9 +235,13 @@ fn a_completed_open_never_polled_again_is_closed() {
     let mut open = d.open(Open::new(&path, 0, 0).unwrap());
     assert!(poll_once(&mut open).is_pending());
     settle(&d);
-    assert_eq!(fds_on(&path), 1, "the completion holds the descriptor");
+    assert_eq!(
+        common::fds_on(&path),
+        1,
+        "the completion holds the descriptor"
+    );
     drop(open);
-    assert_eq!(fds_on(&path), 0);
+    assert_eq!(common::fds_on(&path), 0);
     std::fs::remove_file(path).unwrap();
 }
 
@@ -540,10 +539,7 @@ fn a_dropped_streams_completions_never_reach_the_next_stream() {
 
 #[test]
 fn futures_dropped_mid_flight_in_random_order() {
-    let seed = std::env::var("RT_DROP_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_1234_abcd_u64);
+    let seed = rng::seed_from_env("RT_DROP_SEED", 0x5eed_1234_abcd_u64);
     let mut rng = Rng(seed);
     let (path, mut f) = common::temp_file("rt-random-drop");
     f.write_all(&[7u8; 256]).unwrap();
@@ -608,7 +604,11 @@ fn futures_dropped_mid_flight_in_random_order() {
             settle(&d);
         }
     }
-    assert_eq!(fds_on(&path), 0, "every opened descriptor was closed");
+    assert_eq!(
+        common::fds_on(&path),
+        0,
+        "every opened descriptor was closed"
+    );
     drop(listener);
     for mut c in clients {
         c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

@@ -45,10 +45,7 @@ fn poll(f: &mut Fut) -> Poll<()> {
 /// completes checks that what it got back is its own.
 #[test]
 fn reused_keys_hand_every_future_its_own_operation() {
-    let seed = std::env::var("RT_KEYS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x0dd5_eed7_u64);
+    let seed = rng::seed_from_env("RT_KEYS_SEED", 0x0dd5_eed7_u64);
     let mut rng = Rng(seed);
     let (path, mut f) = common::temp_file("rt-keys");
     f.write_all(&[7u8; 512]).unwrap();

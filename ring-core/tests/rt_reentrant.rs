@@ -198,10 +198,7 @@ impl Wake for Reenter {
 
 #[test]
 fn wakers_that_reenter_the_driver_get_nobody_anothers_operation() {
-    let seed = std::env::var("RT_REENTRANT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_4eea_u64);
+    let seed = rng::seed_from_env("RT_REENTRANT_SEED", 0x5eed_4eea_u64);
     // The wakers' own panics (hundreds) are not reported; any other is.
     // (The hook is the process's: this file holds this one test.)
     let report = std::panic::take_hook();
@@ -263,7 +260,7 @@ fn wakers_that_reenter_the_driver_get_nobody_anothers_operation() {
                 record(p);
             }
         }
-        assert_eq!(fds_on(&path), 0, "an opened descriptor leaked");
+        assert_eq!(common::fds_on(&path), 0, "an opened descriptor leaked");
     }
     drop(pw);
     let failures = FAILURES.with(|f| f.borrow().clone());
@@ -273,13 +270,4 @@ fn wakers_that_reenter_the_driver_get_nobody_anothers_operation() {
     let checked = CHECKED.with(Cell::get);
     assert!(checked > 300, "only {checked} futures got a result");
     std::fs::remove_file(path).unwrap();
-}
-
-/// The descriptors of this process that point at `path`.
-fn fds_on(path: &std::path::Path) -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target == path)
-        .count()
 }

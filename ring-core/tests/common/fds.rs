@@ -7,6 +7,15 @@ pub fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("ring-core-test-{}-{name}", std::process::id()))
 }
 
+/// The descriptors of this process that point at `path`.
+pub fn fds_on(path: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target == path)
+        .count()
+}
+
 /// A pipe as two files (read end, write end).
 pub fn pipe() -> (std::fs::File, std::fs::File) {
     let (r, w) = rustix::pipe::pipe().unwrap();

@@ -4,6 +4,15 @@
 
 pub struct Rng(pub u64);
 
+/// The seed in the environment variable `var` (a decimal number), or
+/// `default`: a run's seed replays with `var=SEED`.
+pub fn seed_from_env(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
