@@ -136,20 +136,9 @@ pub(super) struct Local {
     owner: Option<usize>,
     /// The task that runtime is polling, with its waker's identity.
     current: Option<Current>,
-    /// Tasks woken by completions, for the attached runtime to run; and
-    /// [`ENTER_FAILED`] after an enter made by a runtime failed with an
-    /// errno.
+    /// Tasks woken by completions, for the attached runtime to run.
     woken: Vec<usize>,
-    /// The errno of the last enter made by a runtime that failed.
-    failed: Option<Errno>,
 }
-
-/// Queued in [`Local::woken`] when an enter made by a runtime
-/// ([`Driver::turn_for_runtime`]) fails with an errno: the attached
-/// runtime, which ignores what its turns return, finds it where
-/// it looks for woken tasks anyway ([`Driver::take_enter_error`]), so its
-/// usual turn tests nothing more than it did.
-pub(super) const ENTER_FAILED: usize = usize::MAX;
 
 /// A task being polled, and who its waker is: the waker's data and
 /// vtable pointers, which [`Waker::will_wake`] compares. Not a clone: the
@@ -387,7 +376,7 @@ impl Driver {
     /// waker and drops every other completion first, then resumes the
     /// first such panic. The driver keeps working.
     pub fn turn(&self) -> Result<usize, SubmitError> {
-        self.turn_inner::<false>(None)
+        self.turn_inner(None)
     }
 
     /// As [`turn`](Self::turn), but first waits for at least one
@@ -397,32 +386,14 @@ impl Driver {
     ///
     /// As [`turn`](Self::turn).
     pub fn park(&self, timeout: Option<Duration>) -> Result<usize, SubmitError> {
-        self.turn_inner::<false>(Some(timeout))
+        self.turn_inner(Some(timeout))
     }
 
-    /// [`turn`](Self::turn) made by a runtime on this driver: an enter
-    /// error is also queued for the attached runtime ([`ENTER_FAILED`]),
-    /// which does not look at what this returns. The program's own turns
-    /// queue nothing: their error goes to their caller only, who may cure
-    /// it (enable a disabled ring) before the runtime enters again.
-    pub(super) fn turn_for_runtime(&self) -> Result<usize, SubmitError> {
-        self.turn_inner::<true>(None)
-    }
-
-    /// [`park`](Self::park) without a timeout, made by a runtime on this
-    /// driver: as [`turn_for_runtime`](Self::turn_for_runtime).
-    pub(super) fn park_for_runtime(&self) -> Result<usize, SubmitError> {
-        self.turn_inner::<true>(Some(None))
-    }
-
-    fn turn_inner<const RUNTIME: bool>(
-        &self,
-        wait: Option<Option<Duration>>,
-    ) -> Result<usize, SubmitError> {
+    fn turn_inner(&self, wait: Option<Option<Duration>>) -> Result<usize, SubmitError> {
         let (n, out) = {
             let mut inner = self.inner.borrow_mut();
             let mut out = std::mem::take(&mut inner.scratch);
-            let n = inner.turn::<RUNTIME>(wait, &mut out);
+            let n = inner.turn(wait, &mut out);
             if out.wake.is_empty() && out.drop.is_empty() {
                 // Nothing to wake or drop (the built-in runtime's usual
                 // turn: its tasks are queued by index): the vectors go back
@@ -518,15 +489,6 @@ impl Driver {
         self.inner
             .try_borrow()
             .is_ok_and(|inner| !inner.local.woken.is_empty())
-    }
-
-    /// The errno of the enter whose failure queued [`ENTER_FAILED`]; the
-    /// tasks `rest` (taken with it, after it) go back to be taken again.
-    pub(super) fn take_enter_error(&self, rest: impl Iterator<Item = usize>) -> Option<Errno> {
-        let mut inner = self.inner.borrow_mut();
-        let back: Vec<usize> = rest.filter(|&t| t != ENTER_FAILED).collect();
-        inner.local.woken.splice(0..0, back);
-        inner.local.failed.take()
     }
 
     /// Moves the tasks woken since the last call into `into` (empty). For
@@ -631,7 +593,7 @@ impl Inner {
     /// nothing to the future itself: a future moved right after it
     /// returned (out of a `Vec`, as `select_all` does) is not read back
     /// through a store still on its way to the cache (a store-forwarding
-    /// stall, measured at a quarter of a join's user-space cycles).
+    /// stall: 24% of the samples in rt_nop's join loop, docs/benchmarks.md).
     #[inline]
     pub(super) fn take_done(&mut self, key: u32) -> Took {
         match &mut self.entries[key as usize].state {
@@ -878,22 +840,7 @@ impl Inner {
         (old, self.cancel(in_flight))
     }
 
-    /// Tells the attached runtime, if any, that an enter a runtime made
-    /// (`runtime`) failed with an errno (see [`ENTER_FAILED`]); hands `e`
-    /// back.
-    #[cold]
-    #[inline(never)]
-    fn enter_failed(&mut self, e: SubmitError, runtime: bool) -> SubmitError {
-        if let (true, Some(_), SubmitError::Os(errno)) = (runtime, self.local.owner, &e) {
-            self.local.failed = Some(*errno);
-            if self.local.woken.last() != Some(&ENTER_FAILED) {
-                self.local.woken.push(ENTER_FAILED);
-            }
-        }
-        e
-    }
-
-    fn turn<const RUNTIME: bool>(
+    fn turn(
         &mut self,
         wait: Option<Option<Duration>>,
         out: &mut Deferred,
@@ -918,7 +865,7 @@ impl Inner {
             // first, are not errors of the driver: the entries stay queued
             // and the next turn submits them.
             Err(SubmitError::CompletionQueueFull | SubmitError::Os(Errno::INTR)) => {}
-            Err(e) => return Err(self.enter_failed(e, RUNTIME)),
+            Err(e) => return Err(e),
         }
         let mut n = 0;
         let Inner {

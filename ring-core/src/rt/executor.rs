@@ -19,9 +19,9 @@
 //!   are the `block_on` futures, one per nesting depth;
 //! - an enter error that the driver's turn does not retry itself ends
 //!   `block_on` with a panic that names it, never a loop that enters
-//!   again: the driver queues [`ENTER_FAILED`] with the woken tasks, where
-//!   the attached runtime looks after every turn anyway (another runtime
-//!   on the driver looks at what its turns return);
+//!   again: the loop looks at what each of its turns returns (and only
+//!   its own: an error the program's own `Driver::turn` got is the
+//!   program's);
 //! - a task's handle learns however the task ends, and wakes whoever
 //!   awaits it: its output, or, dropped unfinished (`Settle`'s drop), a
 //!   panic out of its poll or its runtime's drop;
@@ -41,7 +41,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use rustix::event::{eventfd, EventfdFlags};
 
-use super::driver::{Current, Driver, ENTER_FAILED};
+use super::driver::{Current, Driver};
 use super::submit::{Outcome, Submit};
 use crate::owned::{op::Read, SharedFd};
 use crate::{Errno, SubmitError};
@@ -117,8 +117,8 @@ struct Exec {
     /// Whether the driver's fast path is this runtime's (the first runtime
     /// made on a driver; for good: a later one does not take it over when
     /// the first drops). Only then are the driver's woken indices this
-    /// runtime's tasks, and an enter error queued for it; another runtime
-    /// on the same driver looks at neither, and its turns' errors instead.
+    /// runtime's tasks; another runtime on the same driver does not take
+    /// them.
     attached: bool,
     tasks: RefCell<Vec<Option<Task>>>,
     /// Each live task's wake-up flag, by index, also while the task is out
@@ -413,15 +413,12 @@ impl Runtime {
                 || self.exec.shared.queued_any.load(Ordering::Acquire)
                 || self.has_woken();
             let turned = if runnable {
-                self.driver.turn_for_runtime()
+                self.driver.turn()
             } else {
                 self.park()
             };
-            // The attached runtime learns of an enter error from the
-            // driver's woken list (`take_ready`); another runtime on the
-            // same driver from what its turn returns.
-            if turned.is_err() {
-                self.turn_failed(turned);
+            if let Err(SubmitError::Os(errno)) = turned {
+                enter_failed(errno);
             }
             // Flags `block_on` futures the turn woke, so they are polled
             // next (their tasks are run after them).
@@ -438,9 +435,7 @@ impl Runtime {
         // not a call that saves and restores registers. A `false` loaded
         // just before a waker sets the flag is as a swap's would be: the
         // index waits for the next look.
-        // (Another runtime on the driver, not attached, may call in for the
-        // attached one's woken tasks: it then takes none of them.)
-        if self.exec.shared.queued_any.load(Ordering::Relaxed) || self.driver.has_woken() {
+        if self.exec.shared.queued_any.load(Ordering::Relaxed) || self.has_woken() {
             self.take_woken_and_queued(ready);
         }
     }
@@ -451,18 +446,6 @@ impl Runtime {
     #[inline]
     fn has_woken(&self) -> bool {
         self.driver.has_woken() && self.exec.attached
-    }
-
-    /// A turn of `block_on`'s loop failed: an enter error ends a runtime
-    /// that is not attached as [`enter_failed`] (the driver queues
-    /// [`ENTER_FAILED`] only for the attached one, which finds it in
-    /// `take_ready`).
-    #[cold]
-    #[inline(never)]
-    fn turn_failed(&self, turned: Result<usize, SubmitError>) {
-        if let (false, Err(SubmitError::Os(errno))) = (self.exec.attached, turned) {
-            enter_failed(Some(errno));
-        }
     }
 
     /// [`take_ready`](Self::take_ready) when something may be there.
@@ -486,8 +469,7 @@ impl Runtime {
         }
         let wakes = self.exec.wakes.borrow();
         let mains = self.exec.mains.borrow();
-        let mut taken = woken.drain(..);
-        while let Some(index) = taken.next() {
+        for index in woken.drain(..) {
             match index.checked_sub(MAIN) {
                 // A `block_on` future: only flagged, for its loop (on this
                 // thread) to poll. A store, not a swap: the old value is
@@ -496,10 +478,6 @@ impl Runtime {
                 Some(depth) => {
                     if let Some(w) = mains.get(depth) {
                         w.queued.store(true, Ordering::Release);
-                    } else if index == ENTER_FAILED {
-                        // Entering the ring failed: every enter would.
-                        let errno = self.driver.take_enter_error(taken);
-                        enter_failed(errno);
                     }
                 }
                 None => {
@@ -664,13 +642,11 @@ impl Runtime {
         shared.parked.store(true, Ordering::SeqCst);
         // SeqCst: see `TaskWake::wake_by_ref`. The flag rather than the
         // queue under its lock: two locked instructions fewer per wait.
-        // An error is handed back for `block_on` (only a runtime that is
-        // not attached looks at it: the driver queues ENTER_FAILED for the
-        // attached one, which `take_ready` finds).
+        // An error is handed back for `block_on`.
         let turned = if shared.queued_any.load(Ordering::SeqCst) {
-            self.driver.turn_for_runtime()
+            self.driver.turn()
         } else {
-            self.driver.park_for_runtime()
+            self.driver.park(None)
         };
         // Not SeqCst (a locked instruction on every wait): nothing is
         // ordered against this store. A waker that still reads `true`
@@ -689,30 +665,25 @@ impl Runtime {
 /// reports it rather than spin. Names the errno and what it likely means.
 #[cold]
 #[inline(never)]
-fn enter_failed(errno: Option<Errno>) -> ! {
+fn enter_failed(errno: Errno) -> ! {
     let meaning = match errno {
-        Some(Errno::EXIST) => {
+        Errno::EXIST => {
             "EEXIST: the ring is single-issuer and this is not the thread it belongs to \
              (the one that built it, or enabled it): build it on the thread that runs it"
         }
-        Some(Errno::BADFD) => {
-            "EBADFD: the ring was built disabled (r_disabled) and has not been enabled"
-        }
-        Some(Errno::OWNERDEAD) => "EOWNERDEAD: the ring's SQPOLL thread has died",
-        Some(Errno::NXIO) => "ENXIO: the ring is being torn down",
-        Some(Errno::NOMEM) => "ENOMEM: the kernel is out of memory",
-        Some(Errno::FAULT) => "EFAULT: the kernel cannot read the ring's memory",
-        Some(Errno::INVAL) => "EINVAL: the kernel refuses the ring's state",
+        Errno::BADFD => "EBADFD: the ring was built disabled (r_disabled) and has not been enabled",
+        Errno::OWNERDEAD => "EOWNERDEAD: the ring's SQPOLL thread has died",
+        Errno::NXIO => "ENXIO: the ring is being torn down",
+        Errno::NOMEM => "ENOMEM: the kernel is out of memory",
+        Errno::FAULT => "EFAULT: the kernel cannot read the ring's memory",
+        Errno::INVAL => "EINVAL: the kernel refuses the ring's state",
         _ => "an error entering again would not cure",
     };
-    let e = errno.map(crate::SubmitError::Os);
-    match e {
-        Some(e) => panic!(
-            "Runtime::block_on cannot drive its ring: {e} ({meaning}); \
-             every enter would fail the same way"
-        ),
-        None => panic!("Runtime::block_on cannot drive its ring: an enter failed"),
-    }
+    let e = SubmitError::Os(errno);
+    panic!(
+        "Runtime::block_on cannot drive its ring: {e} ({meaning}); \
+         every enter would fail the same way"
+    )
 }
 
 impl Drop for Exec {
