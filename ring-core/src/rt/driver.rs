@@ -49,8 +49,10 @@ use crate::owned::{
 use crate::{cqueue, Errno, Error, SubmitError};
 
 /// A key's place in the free list when it is the last; also the key of
-/// [`Route::default`] (never allocated: see [`Inner::grow`]).
-const NO_KEY: u32 = u32::MAX;
+/// [`Route::default`], of a future or stream that holds no key, and of a
+/// [`Canceller`](super::Canceller) that names nothing (never allocated:
+/// see [`Inner::grow`]).
+pub(super) const NO_KEY: u32 = u32::MAX;
 
 /// The driver's tag for each operation it pushes: the key of the future
 /// (or stream) that waits for its completions. The default (what

@@ -10,15 +10,12 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{Driver, State};
+use super::driver::{Driver, State, NO_KEY};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
-
-const NO_KEY: u32 = u32::MAX;
 
 /// A multishot operation (multishot accept, receive into a buffer ring,
 /// repeating timeout) as a stream of its completions, from
@@ -94,16 +91,7 @@ impl<T: Operation, I> Multi<T, I> {
             // Its key is given back: nothing left to cancel.
             return Canceller::of_nothing(&self.driver);
         }
-        let mut inner = self.driver.inner.borrow_mut();
-        if self.key == NO_KEY {
-            self.key = inner.alloc();
-        }
-        Canceller {
-            driver: std::rc::Rc::downgrade(&self.driver.inner),
-            key: self.key,
-            gen: inner.entries[self.key as usize].gen,
-            _not_send: PhantomData,
-        }
+        Canceller::of_key(&self.driver, &mut self.key)
     }
 
     /// Polls for the next completion.

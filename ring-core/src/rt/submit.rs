@@ -24,12 +24,9 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{Driver, Finished, Inner, State, Took};
+use super::driver::{Driver, Finished, Inner, State, Took, NO_KEY};
 use crate::owned::{unbox_unchecked, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
-
-/// The key a future has not allocated yet.
-const NO_KEY: u32 = u32::MAX;
 
 /// What a [`Submit`] resolves to before a helper maps it: the operation
 /// back with its final completion, or the push error (with the operation).
@@ -202,16 +199,7 @@ impl<T: Operation, F: Finish<T>> Submit<T, F> {
             // new key would make a later poll wait instead of panicking.
             return Canceller::of_nothing(&self.driver);
         }
-        let mut inner = self.driver.inner.borrow_mut();
-        if self.key == NO_KEY {
-            self.key = inner.alloc();
-        }
-        Canceller {
-            driver: std::rc::Rc::downgrade(&self.driver.inner),
-            key: self.key,
-            gen: inner.entries[self.key as usize].gen,
-            _not_send: PhantomData,
-        }
+        Canceller::of_key(&self.driver, &mut self.key)
     }
 }
 
@@ -413,6 +401,21 @@ pub struct Canceller {
 }
 
 impl Canceller {
+    /// A canceller of `key`, allocated first if it is [`NO_KEY`] (a future
+    /// not yet pushed: the cancel then follows its push).
+    pub(super) fn of_key(driver: &Driver, key: &mut u32) -> Self {
+        let mut inner = driver.inner.borrow_mut();
+        if *key == NO_KEY {
+            *key = inner.alloc();
+        }
+        Canceller {
+            driver: std::rc::Rc::downgrade(&driver.inner),
+            key: *key,
+            gen: inner.entries[*key as usize].gen,
+            _not_send: PhantomData,
+        }
+    }
+
     /// A canceller that names no key: cancels nothing.
     pub(super) fn of_nothing(driver: &Driver) -> Self {
         Canceller {
