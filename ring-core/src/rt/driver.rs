@@ -182,11 +182,6 @@ pub(super) struct Entry {
 /// in [`ops`](super)). Clones are handles to the same ring.
 ///
 /// Someone must drive it: the built-in [`Runtime`](super::Runtime) does, or
-/// A single-threaded handle to an owned ring: every operation of the safe
-/// tier can be awaited from it ([`submit`](Self::submit) and the helpers
-/// in [`ops`](super)). Clones are handles to the same ring.
-///
-/// Someone must drive it: the built-in [`Runtime`](super::Runtime) does, or
 /// any executor can, by calling [`turn`](Self::turn) whenever the ring's fd
 /// is readable or [`pushed`](Self::pushed) resolves (see the module docs).
 ///
