@@ -13,7 +13,9 @@
 //!
 //! `cargo bench -p benches --bench rt` (`RT_BENCH_SECS` per timed run,
 //! default 0.3; `RT_BENCH_REPS` runs per cell, default 5, interleaved, the
-//! median reported).
+//! median reported). Each repetition also gives one paired ratio of the
+//! runtime to the typed ring with its setup, from two runs seconds apart;
+//! their median and range are printed last.
 
 use std::process::Command;
 use std::time::Instant;
@@ -83,6 +85,8 @@ fn timed(imp: &str, batch: u32, secs: f64) -> Option<f64> {
 }
 
 fn main() {
+    assert_eq!(IMPLS[TYPED_RT], "ring-core-owned+runtime-setup");
+    assert_eq!(IMPLS[RT], "rt");
     let secs: f64 = std::env::var("RT_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -119,11 +123,28 @@ fn main() {
          implementations interleaved; NOISY on a shared machine):"
     );
     println!("{HEADER}");
+    let mut paired = Vec::new();
     for batch in [8u32, 32, 128] {
         let mut runs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
-        for _ in 0..reps {
-            for (imp, runs) in IMPLS.iter().zip(&mut runs) {
-                runs.extend(timed(imp, batch, secs));
+        // Each repetition's rt / typed-with-rt-setup ratio, from two runs
+        // made a few seconds apart: a drift of the machine's speed over
+        // the minutes of the whole benchmark cancels out of it.
+        let mut ratios = Vec::new();
+        for rep in 0..reps {
+            let mut this_rep = [None; IMPLS.len()];
+            // Every other repetition in the reverse order, so that no
+            // implementation always runs right after the same one.
+            let order: Vec<usize> = if rep % 2 == 0 {
+                (0..IMPLS.len()).collect()
+            } else {
+                (0..IMPLS.len()).rev().collect()
+            };
+            for i in order {
+                this_rep[i] = timed(IMPLS[i], batch, secs);
+                runs[i].extend(this_rep[i]);
+            }
+            if let (Some(typed_rt), Some(rt)) = (this_rep[TYPED_RT], this_rep[RT]) {
+                ratios.push(rt / typed_rt);
             }
         }
         let per: Vec<Option<f64>> = runs
@@ -131,7 +152,35 @@ fn main() {
             .map(|r| if r.len() == reps { median(r) } else { None })
             .collect();
         println!("{}", row(batch, &per));
+        paired.push((batch, ratios));
     }
+    println!(
+        "\nrt / typed with the runtime's setup, each repetition's own pair \
+         (the issue's goal: <= 1.5):"
+    );
+    for (batch, mut ratios) in paired {
+        println!("{}", paired_line(batch, &mut ratios));
+    }
+}
+
+/// Where [`IMPLS`] has the typed ring with the runtime's setup and the
+/// runtime itself.
+const TYPED_RT: usize = 2;
+const RT: usize = 4;
+
+/// One line of paired ratios: their median, range, and how many of them
+/// meet the goal.
+fn paired_line(batch: u32, ratios: &mut [f64]) -> String {
+    let n = ratios.len();
+    let Some(mid) = median(ratios) else {
+        return format!("B={batch}: no pair measured");
+    };
+    let met = ratios.iter().filter(|&&r| r <= 1.5).count();
+    format!(
+        "B={batch}: median {mid:.2}, range {:.2}-{:.2}, {met} of {n} pairs <= 1.5",
+        ratios[0],
+        ratios[n - 1]
+    )
 }
 
 /// The median of `runs` (`None` if there are none).
