@@ -231,7 +231,9 @@ impl<S: Store, T: Clone + Default + 'static> Ring<S, T> {
     /// As [`push_tagged`](Self::push_tagged), with `convert` turning the
     /// operation into the ring's type (called at most once, and only once
     /// the push is sure to go in). `convert` must hand over `op` itself,
-    /// as the `From` impls do: `check_converted` relies on it for boxes.
+    /// as the `From` impls do: for boxes, `check_converted` relies on it,
+    /// and so does [`Store::prepare`], which builds the entry from `op`
+    /// before it is boxed.
     /// (How the runtime's driver boxes operations into allocations it
     /// keeps for reuse.)
     #[inline]
@@ -581,9 +583,15 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
             return Err(PushError::Full((op, tag)));
         }
         self.table.reserve();
-        let op: S = convert(op);
-        check_converted(&op, self.id);
-        let (entry, token) = self.table.admit(op, tag);
+        let (entry, token) = if S::BOXED {
+            let (op, entry, is_fd) = S::prepare(op, convert);
+            check_converted(&op, self.id);
+            self.table.admit_built(op, entry, is_fd, tag)
+        } else {
+            let op: S = convert(op);
+            check_converted(&op, self.id);
+            self.table.admit(op, tag)
+        };
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds
         // (Operation's contract), which the table keeps until its final
