@@ -147,6 +147,67 @@ fn in_child(name: &str) {
     );
 }
 
+/// A panic payload whose own drop panics. Zero-sized, and its drop's
+/// panic carries a zero-sized payload: a payload forgotten rather than
+/// dropped leaks no memory (the ASan step checks for leaks).
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        std::panic::panic_any(());
+    }
+}
+
+/// Panics with a [`Bomb`] when woken.
+struct PanicsWithABomb;
+
+impl Wake for PanicsWithABomb {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any(Bomb);
+    }
+}
+
+#[test]
+fn panics_whose_payloads_panic_when_dropped_cost_no_wake_up_and_do_not_abort() {
+    const NAME: &str = "panics_whose_payloads_panic_when_dropped_cost_no_wake_up_and_do_not_abort";
+    if std::env::var("RT_FAILURES_CHILD").as_deref() != Ok(NAME) {
+        return in_child(NAME);
+    }
+    let d = Driver::new(8).unwrap();
+    let counted = Arc::new(Counting::default());
+    let good = Waker::from(counted.clone());
+    let bomb = Waker::from(Arc::new(PanicsWithABomb));
+    // Two such panics between two good wakers: the turn keeps one payload
+    // to resume, and the other must not be dropped (its drop would panic
+    // out of the turn, or abort, before the last good waker is woken).
+    let mut futures = [d.nop(), d.nop(), d.nop(), d.nop()];
+    for (f, w) in futures.iter_mut().zip([&good, &bomb, &bomb, &good]) {
+        assert!(poll_with(f, w).is_pending());
+    }
+    let turned = catch_unwind(AssertUnwindSafe(|| d.park(None)));
+    assert_eq!(
+        d.in_flight(),
+        0,
+        "the NOPs did not all complete in one turn"
+    );
+    let Err(payload) = turned else {
+        panic!("the wakers' panic did not come out of the turn")
+    };
+    assert!(payload.is::<Bomb>(), "the first payload is resumed");
+    // Not dropped here: it would panic.
+    std::mem::forget(payload);
+    assert_eq!(
+        counted.0.load(Ordering::SeqCst),
+        2,
+        "a good waker was not woken"
+    );
+    for f in &mut futures {
+        assert!(matches!(poll_with(f, Waker::noop()), Poll::Ready(Ok(()))));
+    }
+    still_works(&d);
+    println!("{FINISHED}");
+}
+
 #[test]
 fn two_panicking_completion_drops_in_one_turn_do_not_abort() {
     const NAME: &str = "two_panicking_completion_drops_in_one_turn_do_not_abort";

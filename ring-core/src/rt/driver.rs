@@ -230,19 +230,30 @@ impl Deferred {
     /// run code of the program's, and a wake skipped would leave its
     /// future's completion waiting in its key, never polled. Returns the
     /// first panic's payload, if any, for the caller to resume once the
-    /// driver is whole again; later ones are dropped (a second unwind in
-    /// the middle of the first would abort). Leaves both vectors empty.
+    /// driver is whole again. Later ones are dropped where a panic of
+    /// their drop is caught (a payload is the program's value too: its
+    /// drop panicking here would leave wakers unwoken, or abort), and such
+    /// a panic's own payload is forgotten (its drop could panic in turn).
+    /// Leaves both vectors empty.
     #[must_use]
     pub(super) fn run(&mut self) -> Option<Box<dyn Any + Send>> {
         let mut first = None;
+        let mut keep = |p: Box<dyn Any + Send>| match first {
+            None => first = Some(p),
+            Some(_) => {
+                if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(p))) {
+                    std::mem::forget(again);
+                }
+            }
+        };
         while let Some(w) = self.wake.pop() {
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| w.wake())) {
-                first.get_or_insert(p);
+                keep(p);
             }
         }
         for c in self.drop.drain(..) {
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(c))) {
-                first.get_or_insert(p);
+                keep(p);
             }
         }
         first
