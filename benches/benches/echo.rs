@@ -25,7 +25,8 @@
 //! status 1); if the peer workspace does not build, its rows are skipped
 //! with a note. `ECHO_ONLY=ring-core,monoio` runs only the rows named;
 //! `ECHO_PEER=path` runs another build of `echo_peer` for the ring-core
-//! and tokio rows.
+//! and tokio rows. With `-- --docs` a run without failures writes its
+//! table and rounds into the `echo-bench` section of docs/benchmarks.md.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -103,7 +104,7 @@ fn main() {
             args: vec![],
         },
     ];
-    println!(
+    let setup = format!(
         "echo: {CONNS} connections, {MSG}-byte messages, one client thread, \
          {secs} s per server per round, {rounds} rounds, {}",
         match &pin {
@@ -111,6 +112,18 @@ fn main() {
             None => "not pinned".into(),
         }
     );
+    println!("{setup}");
+    // Every round's line and the table, also kept for `--docs`.
+    let mut round_lines = String::new();
+    let mut table = String::new();
+    macro_rules! row {
+        ($($arg:tt)*) => {{
+            let line = format!($($arg)*);
+            println!("{line}");
+            table.push_str(&line);
+            table.push('\n');
+        }};
+    }
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
     let mut failures: Vec<String> = Vec::new();
     for round in 0..rounds {
@@ -125,13 +138,16 @@ fn main() {
             }
             match run(program, &servers[i].args, pin.as_deref(), secs) {
                 Ok(s) => {
-                    println!(
+                    let line = format!(
                         "round {}: {:<26} {:>9.0} messages/s {:>6.2} µs CPU/message",
                         round + 1,
                         servers[i].name,
                         s.rate,
                         s.cpu_us
                     );
+                    println!("{line}");
+                    round_lines.push_str(&line);
+                    round_lines.push('\n');
                     samples[i].push(s);
                 }
                 Err(e) => {
@@ -143,32 +159,45 @@ fn main() {
     }
     let base = median(&samples[0], |s| s.cpu_us);
     println!();
-    println!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    row!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |");
+    row!("|---|---:|---:|---:|---:|---:|---:|");
     for (server, runs) in servers.iter().zip(&samples) {
         if !wanted(server.name) {
             continue;
         }
         if server.program.is_none() {
-            println!(
+            row!(
                 "| {} | skipped: benches/async-peers did not build | | | | | |",
                 server.name
             );
             continue;
         }
         if runs.is_empty() {
-            println!("| {} | failed | | | | | |", server.name);
+            row!("| {} | failed | | | | | |", server.name);
             continue;
         }
         let (rate, cpu) = (median(runs, |s| s.rate), median(runs, |s| s.cpu_us));
         let (rlo, rhi) = spread(runs, |s| s.rate);
         let (clo, chi) = spread(runs, |s| s.cpu_us);
-        println!(
+        row!(
             "| {} | {rate:.0} | {rlo:.0}–{rhi:.0} | {cpu:.2} | {clo:.2}–{chi:.2} | {:.2} | {:.3} |",
             server.name,
             cpu / base,
             median(runs, |s| s.sleeps),
         );
+    }
+    if std::env::args().any(|a| a == "--docs") && failures.is_empty() {
+        let command = format!(
+            "ECHO_SECS={secs} ECHO_ROUNDS={rounds} cargo bench -p benches --bench echo -- --docs"
+        );
+        let body = format!(
+            "Run of {} (commit {}): {}. Command: `{command}`.\n\n{setup}.\n\n{table}\n\
+             <details><summary>every round</summary>\n\n```text\n{round_lines}```\n\n</details>\n",
+            benches::docs::today(),
+            benches::docs::commit(),
+            benches::docs::machine()
+        );
+        benches::docs::replace_section("echo-bench", &command, &body);
     }
     if !failures.is_empty() {
         eprintln!("echo: {} run(s) failed:", failures.len());

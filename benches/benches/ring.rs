@@ -264,43 +264,21 @@ fn instruction_table(counts: &BTreeMap<(u32, String), f64>, available: &[&str]) 
 /// Replaces the section between the `ring-bench` markers of
 /// docs/benchmarks.md.
 fn write_docs(table: &str, counts: &str, ratios: &str, secs: f64, rounds: usize, clock: &str) {
-    let shell = |cmd: &str, args: &[&str]| {
-        Command::new(cmd)
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    let section = format!(
-        "<!-- ring-bench:begin (written by `cargo bench -p benches --bench ring -- --docs`) -->\n\
-         Run of {date}: {nproc} CPUs ({cpu}), Linux {kernel}; best of {rounds} alternating rounds of {secs} s \
+    use benches::docs;
+    let body = format!(
+        "Run of {date} (commit {commit}): {machine}; best of {rounds} alternating rounds of {secs} s \
          ({clock}), ns per operation. The `_defer` rows are the `+defer+regfd` variants (the io-uring crate's is `+defer`, \
          without a registered fd).\n\n{table}\n{counts}\n<details><summary>every ratio of this run</summary>\n\n\
-         ```text\n{ratios}```\n\n</details>\n<!-- ring-bench:end -->\n",
-        date = shell("date", &["-u", "+%Y-%m-%d"]),
-        nproc = std::thread::available_parallelism().map_or(0, usize::from),
-        kernel = shell("uname", &["-r"]),
+         ```text\n{ratios}```\n\n</details>\n",
+        date = docs::today(),
+        commit = docs::commit(),
+        machine = docs::machine(),
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .join("docs/benchmarks.md");
-    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    const END: &str = "<!-- ring-bench:end -->\n";
-    let new = match (doc.find("<!-- ring-bench:begin"), doc.find(END)) {
-        (Some(a), Some(b)) => format!("{}{section}{}", &doc[..a], &doc[b + END.len()..]),
-        _ => format!("{doc}\n{section}"),
-    };
-    std::fs::write(&path, new).expect("docs/benchmarks.md");
-    println!("wrote docs/benchmarks.md");
+    docs::replace_section(
+        "ring-bench",
+        "cargo bench -p benches --bench ring -- --docs",
+        &body,
+    );
 }
 
 /// The ratio lines: ring-core against each peer, the owned tier against

@@ -15,7 +15,8 @@
 //! default 0.3; `RT_BENCH_REPS` runs per cell, default 5, interleaved, the
 //! median reported). Each repetition also gives one paired ratio of the
 //! runtime to the typed ring with its setup, from two runs seconds apart;
-//! their median and range are printed last.
+//! their median and range are printed last. With `-- --docs` the run's
+//! tables replace the `rt-bench` section of docs/benchmarks.md.
 
 use std::process::Command;
 use std::time::Instant;
@@ -100,10 +101,20 @@ fn main() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    println!("awaiting a NOP: ring_core::rt against the owned tier (same run)");
+    // What the run prints, also kept for `--docs`.
+    let mut report = String::new();
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            let line = format!($($arg)*);
+            println!("{line}");
+            report.push_str(&line);
+            report.push('\n');
+        }};
+    }
+    say!("awaiting a NOP: ring_core::rt against the owned tier (same run)");
     if has_valgrind {
-        println!("\nuser-space instructions per NOP (callgrind, exact):");
-        println!("{HEADER}");
+        say!("\nuser-space instructions per NOP (callgrind, exact):");
+        say!("\n{HEADER}");
         for batch in [8u32, 32, 128] {
             let per: Vec<Option<f64>> = IMPLS
                 .iter()
@@ -113,16 +124,16 @@ fn main() {
                     Some(b.saturating_sub(a) as f64 / ((r2 - r1) as f64 * f64::from(batch)))
                 })
                 .collect();
-            println!("{}", row(batch, &per));
+            say!("{}", row(batch, &per));
         }
     } else {
-        println!("note: valgrind not installed: instruction counts skipped");
+        say!("note: valgrind not installed: instruction counts skipped");
     }
-    println!(
+    say!(
         "\nns per NOP, timed (median of {reps} runs of {secs} s per cell, the \
          implementations interleaved; NOISY on a shared machine):"
     );
-    println!("{HEADER}");
+    say!("\n{HEADER}");
     let mut paired = Vec::new();
     for batch in [8u32, 32, 128] {
         let mut runs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
@@ -151,15 +162,27 @@ fn main() {
             .iter_mut()
             .map(|r| if r.len() == reps { median(r) } else { None })
             .collect();
-        println!("{}", row(batch, &per));
+        say!("{}", row(batch, &per));
         paired.push((batch, ratios));
     }
-    println!(
+    say!(
         "\nrt / typed with the runtime's setup, each repetition's own pair \
          (the issue's goal: <= 1.5):"
     );
     for (batch, mut ratios) in paired {
-        println!("{}", paired_line(batch, &mut ratios));
+        say!("- {}", paired_line(batch, &mut ratios));
+    }
+    if std::env::args().any(|a| a == "--docs") {
+        let command = format!(
+            "RT_BENCH_SECS={secs} RT_BENCH_REPS={reps} cargo bench -p benches --bench rt -- --docs"
+        );
+        let head = format!(
+            "Run of {} (commit {}): {}. Command: `{command}`.\n\n",
+            benches::docs::today(),
+            benches::docs::commit(),
+            benches::docs::machine()
+        );
+        benches::docs::replace_section("rt-bench", &command, &(head + &report));
     }
 }
 

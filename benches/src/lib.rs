@@ -14,6 +14,7 @@
 //! - `cargo run --release -p benches --bin nop -- <impl> <batch> <rounds>`:
 //!   a fixed amount of NOP work, for callgrind.
 
+pub mod docs;
 pub mod perf;
 pub mod procfs;
 pub mod rings;

@@ -2,7 +2,7 @@
 //! with the configured thread count), found, and stopped.
 
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,13 +19,7 @@ pub struct Peer {
     setup: Option<Setup>,
 }
 
-/// The workspace root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+pub use benches::docs::root;
 
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")

@@ -3,7 +3,6 @@
 //! its chart.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use crate::peers::{root, Peer};
 use crate::wrk::Scenario;
@@ -140,14 +139,6 @@ pub fn ratios(samples: &Samples, scenarios: &[Scenario], peers: &[Peer]) -> Stri
     out
 }
 
-fn shell(cmd: &str, args: &[&str]) -> String {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Replaces the section between the `http-load` markers of
 /// docs/benchmarks.md, and writes the chart.
 pub fn write_docs(
@@ -159,16 +150,9 @@ pub fn write_docs(
     samples: &Samples,
     peers: &[Peer],
 ) {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    let kernel = shell("uname", &["-r"]);
-    let date = shell("date", &["-u", "+%Y-%m-%d"]);
+    let machine = benches::docs::machine();
+    let date = benches::docs::today();
+    let commit = benches::docs::commit();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = if args.is_empty() {
         "cargo run --release -p benches --bin load".to_string()
@@ -182,9 +166,8 @@ pub fn write_docs(
     let svg = chart(samples, &ka.name, peers);
     std::fs::write(root().join("docs/benchmarks-http.svg"), svg).expect("svg");
     let section = format!(
-        "<!-- http-load:begin (written by `cargo run --release -p benches --bin load`) -->\n\
-         ## HTTP load ({date})\n\n\
-         Machine: {nproc} CPUs ({cpu}), Linux {kernel}. Servers pinned to CPUs {sc} with {threads} thread(s) each where they take a count; \
+        "## HTTP load ({date})\n\n\
+         Machine: {machine}; commit {commit}. Servers pinned to CPUs {sc} with {threads} thread(s) each where they take a count; \
          wrk ({wt} thread(s)) pinned to CPUs {wc}; {dur} s per run, median of {rounds} alternating rounds. Command: `{command}`.\n\
          Scenarios: `{ka}` = POST /15 over {kaconns} keep-alive connections; `ka1` = one connection; `close16` = 16 connections with `Connection: close`.\n\
          Servers: http-demo (`--threads {threads}`), and with `--spin-us {spin}` (`http-demo-spin`: each worker polls up to {spin} µs for a completion before it sleeps); hyper 1.x on tokio current-thread (`hyper-ct`, one thread) and multi-thread \
@@ -195,10 +178,8 @@ pub fn write_docs(
          nginx ({threads} worker(s)) returning a fixed body. CPU µs/req is user+sys of the server's processes over the run divided by requests; \
          sleeps/req is the voluntary context switches of the server's threads (`/proc/PID/task/*/status`) divided by requests \
          (`≥`: threads exited during the run, so it is a lower bound); p99 range is the lowest and highest round.\n\n\
-         {table}\n![requests per second and CPU per request](benchmarks-http.svg)\n\n```text\n{extras}{ratios}```\n\
-         <!-- http-load:end -->\n",
+         {table}\n![requests per second and CPU per request](benchmarks-http.svg)\n\n```text\n{extras}{ratios}```\n",
         spin = crate::peers::SPIN_US,
-        nproc = std::thread::available_parallelism().map_or(0, usize::from),
         sc = o.server_cpus,
         wc = o.wrk_cpus,
         threads = o.threads,
@@ -208,22 +189,12 @@ pub fn write_docs(
         ka = ka.name,
         kaconns = ka.conns,
     );
-    let path = root().join("docs/benchmarks.md");
-    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = match (
-        doc.find("<!-- http-load:begin"),
-        doc.find("<!-- http-load:end -->"),
-    ) {
-        (Some(a), Some(b)) => format!(
-            "{}{}{}",
-            &doc[..a],
-            section,
-            &doc[b + "<!-- http-load:end -->\n".len()..]
-        ),
-        _ => format!("{doc}\n{section}"),
-    };
-    std::fs::write(&path, new).expect("docs/benchmarks.md");
-    println!("wrote docs/benchmarks.md and docs/benchmarks-http.svg");
+    benches::docs::replace_section(
+        "http-load",
+        "cargo run --release -p benches --bin load",
+        &section,
+    );
+    println!("wrote docs/benchmarks-http.svg");
 }
 
 /// A bar chart: requests/s (left) and CPU µs per request (right) in the
