@@ -276,10 +276,13 @@ pub trait Store: sealed::Sealed + 'static {
     /// another operation than the one it was given.
     fn converted_usable_on(&self, ring: RingId) -> bool;
     /// Whether this is the boxed kind: a push then builds the entry with
-    /// [`prepare`](Self::prepare). A typed ring's push converts first and
-    /// builds the entry as the value goes into its slot: passing the
-    /// converted value back out of `prepare` copied the whole operation
-    /// through the stack (+31 instructions per typed NOP, measured).
+    /// [`prepare`](Self::prepare), and the table keeps the answer of
+    /// `result_is_fd` from the push. A typed ring's push converts and
+    /// builds the entry as the value goes into its slot, the path its
+    /// benchmarks were tuned on (its NOPs count the same either way), and
+    /// its completions ask `result_is_fd` again: an inlined match, where
+    /// reading a kept answer instead cost a typed NOP 30 instructions
+    /// (measured).
     const BOXED: bool;
     /// Converts `op` into the ring's type with `convert` (which must hand
     /// over `op` itself for a boxed ring, as the blanket `From` does) and
