@@ -115,15 +115,7 @@ fn main() {
     println!("{setup}");
     // Every round's line and the table, also kept for `--docs`.
     let mut round_lines = String::new();
-    let mut table = String::new();
-    macro_rules! row {
-        ($($arg:tt)*) => {{
-            let line = format!($($arg)*);
-            println!("{line}");
-            table.push_str(&line);
-            table.push('\n');
-        }};
-    }
+    let mut table = benches::docs::Transcript::default();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
     let mut failures: Vec<String> = Vec::new();
     for round in 0..rounds {
@@ -159,43 +151,44 @@ fn main() {
     }
     let base = median(&samples[0], |s| s.cpu_us);
     println!();
-    row!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |");
-    row!("|---|---:|---:|---:|---:|---:|---:|");
+    table.say(format_args!("| server | messages/s | (min–max) | server CPU µs/message | (min–max) | CPU / ring-core | sleeps/message |"));
+    table.say(format_args!("|---|---:|---:|---:|---:|---:|---:|"));
     for (server, runs) in servers.iter().zip(&samples) {
         if !wanted(server.name) {
             continue;
         }
         if server.program.is_none() {
-            row!(
+            table.say(format_args!(
                 "| {} | skipped: benches/async-peers did not build | | | | | |",
                 server.name
-            );
+            ));
             continue;
         }
         if runs.is_empty() {
-            row!("| {} | failed | | | | | |", server.name);
+            table.say(format_args!("| {} | failed | | | | | |", server.name));
             continue;
         }
         let (rate, cpu) = (median(runs, |s| s.rate), median(runs, |s| s.cpu_us));
         let (rlo, rhi) = spread(runs, |s| s.rate);
         let (clo, chi) = spread(runs, |s| s.cpu_us);
-        row!(
+        table.say(format_args!(
             "| {} | {rate:.0} | {rlo:.0}–{rhi:.0} | {cpu:.2} | {clo:.2}–{chi:.2} | {:.2} | {:.3} |",
             server.name,
             cpu / base,
             median(runs, |s| s.sleeps),
-        );
+        ));
     }
     if std::env::args().any(|a| a == "--docs") && failures.is_empty() {
         let command = format!(
             "ECHO_SECS={secs} ECHO_ROUNDS={rounds} cargo bench -p benches --bench echo -- --docs"
         );
         let body = format!(
-            "Run of {} (commit {}): {}. Command: `{command}`.\n\n{setup}.\n\n{table}\n\
+            "Run of {} (commit {}): {}. Command: `{command}`.\n\n{setup}.\n\n{}\n\
              <details><summary>every round</summary>\n\n```text\n{round_lines}```\n\n</details>\n",
             benches::docs::today(),
             benches::docs::commit(),
-            benches::docs::machine()
+            benches::docs::machine(),
+            table.text()
         );
         benches::docs::replace_section("echo-bench", &command, &body);
     }

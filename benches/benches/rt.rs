@@ -102,19 +102,15 @@ fn main() {
         .output()
         .is_ok_and(|o| o.status.success());
     // What the run prints, also kept for `--docs`.
-    let mut report = String::new();
-    macro_rules! say {
-        ($($arg:tt)*) => {{
-            let line = format!($($arg)*);
-            println!("{line}");
-            report.push_str(&line);
-            report.push('\n');
-        }};
-    }
-    say!("awaiting a NOP: ring_core::rt against the owned tier (same run)");
+    let mut report = benches::docs::Transcript::default();
+    report.say(format_args!(
+        "awaiting a NOP: ring_core::rt against the owned tier (same run)"
+    ));
     if has_valgrind {
-        say!("\nuser-space instructions per NOP (callgrind, exact):");
-        say!("\n{HEADER}");
+        report.say(format_args!(
+            "\nuser-space instructions per NOP (callgrind, exact):"
+        ));
+        report.say(format_args!("\n{HEADER}"));
         for batch in [8u32, 32, 128] {
             let per: Vec<Option<f64>> = IMPLS
                 .iter()
@@ -124,16 +120,18 @@ fn main() {
                     Some(b.saturating_sub(a) as f64 / ((r2 - r1) as f64 * f64::from(batch)))
                 })
                 .collect();
-            say!("{}", row(batch, &per));
+            report.say(format_args!("{}", row(batch, &per)));
         }
     } else {
-        say!("note: valgrind not installed: instruction counts skipped");
+        report.say(format_args!(
+            "note: valgrind not installed: instruction counts skipped"
+        ));
     }
-    say!(
+    report.say(format_args!(
         "\nns per NOP, timed (median of {reps} runs of {secs} s per cell, the \
          implementations interleaved; NOISY on a shared machine):"
-    );
-    say!("\n{HEADER}");
+    ));
+    report.say(format_args!("\n{HEADER}"));
     let mut paired = Vec::new();
     for batch in [8u32, 32, 128] {
         let mut runs: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
@@ -162,15 +160,15 @@ fn main() {
             .iter_mut()
             .map(|r| if r.len() == reps { median(r) } else { None })
             .collect();
-        say!("{}", row(batch, &per));
+        report.say(format_args!("{}", row(batch, &per)));
         paired.push((batch, ratios));
     }
-    say!(
+    report.say(format_args!(
         "\nrt / typed with the runtime's setup, each repetition's own pair \
          (the issue's goal: <= 1.5):"
-    );
+    ));
     for (batch, mut ratios) in paired {
-        say!("- {}", paired_line(batch, &mut ratios));
+        report.say(format_args!("- {}", paired_line(batch, &mut ratios)));
     }
     if std::env::args().any(|a| a == "--docs") {
         let command = format!(
@@ -182,7 +180,7 @@ fn main() {
             benches::docs::commit(),
             benches::docs::machine()
         );
-        benches::docs::replace_section("rt-bench", &command, &(head + &report));
+        benches::docs::replace_section("rt-bench", &command, &(head + report.text()));
     }
 }
 

@@ -82,3 +82,22 @@ pub fn replace_section(name: &str, command: &str, body: &str) {
     std::fs::write(&path, new).expect("docs/benchmarks.md");
     println!("wrote the {name} section of docs/benchmarks.md");
 }
+
+/// What a benchmark prints, line by line, kept for its docs section.
+#[derive(Default)]
+pub struct Transcript(String);
+
+impl Transcript {
+    /// Prints `line` and keeps it.
+    pub fn say(&mut self, line: impl std::fmt::Display) {
+        let line = line.to_string();
+        println!("{line}");
+        self.0.push_str(&line);
+        self.0.push('\n');
+    }
+
+    /// Every line kept so far.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
