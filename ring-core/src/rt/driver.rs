@@ -29,6 +29,12 @@
 //!   if some of them panic, and resumes the first panic only once the
 //!   borrow is over and its vectors are back ([`Deferred::run`]): one
 //!   panicking waker loses no other future's wake-up;
+//! - a stream's key is `ended` exactly when no operation routed to it is
+//!   in flight (its final completion is queued), which is what
+//!   [`Inner::abandon`] and a canceller look at; a stream with a bound
+//!   ([`Throttle`]) is cancelled by the driver at most once per push, and
+//!   only the `ECANCELED` final completion of that cancel is kept back
+//!   (holding the operation) instead of ending the stream;
 //! - a key waits with [`Wake::Task`] only if the future was polled with
 //!   the very waker of that task of the attached runtime ([`Local`]), so
 //!   queuing the index for that runtime wakes what the waker would have.
@@ -100,18 +106,60 @@ pub(super) enum State {
     Done(cqueue::Entry, Option<Box<dyn Operation>>),
     /// Any other final completion, waiting for its future's next poll.
     DoneWith(Comp),
-    /// In flight (multishot): every completion is queued; `ended` after
-    /// the final one.
+    /// In flight (multishot): every completion is queued; `ended` once
+    /// the final one is (no operation routed to the key is in flight
+    /// then). `throttle` and `limit` bound the queue (see [`Throttle`]):
+    /// they sit in what was padding after `ended`, so the state is no
+    /// larger (checked below).
     Stream {
         queue: VecDeque<Comp>,
         waker: Wake,
         ended: bool,
+        throttle: Throttle,
+        /// Completions queued at which the operation is cancelled to be
+        /// pushed again later; [`NO_LIMIT`]: never.
+        limit: u32,
         token: Token,
     },
     /// Its future was dropped with the operation in flight (a cancel was
     /// pushed): every completion is dropped, and the final one frees the
     /// key.
     Abandoned,
+}
+
+// The stream's bound lives in the padding of `State::Stream`: a larger
+// state would make every key, and every store of a state, larger.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<State>() == 80);
+
+/// A stream's [`State::Stream::limit`] that never throttles.
+pub(super) const NO_LIMIT: u32 = u32::MAX;
+
+/// Where a stream is in bounding its queue (`Multi::with_backlog`).
+///
+/// Once a completion that is not the final one leaves `limit` completions
+/// queued, the driver cancels the operation (`Open` → `Cancelling`). If
+/// the operation's final completion is then `ECANCELED`, that completion
+/// is the cancel's doing, not the stream's end: it is queued last with
+/// the operation in it (`Parked`, and `ended`: nothing is in flight), and
+/// the stream pushes the operation again once it has taken everything
+/// before it. A user's cancel (`Cancelled`) makes that final completion
+/// the stream's end again, and is never followed by a throttle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Throttle {
+    /// Nothing done yet (below the bound, or no bound).
+    Open,
+    /// The bound was reached: a cancel of the operation waits in
+    /// [`Inner::cancels`] for the start of the next turn (the turn that
+    /// found it is reaping the ring), or is pushed.
+    Cancelling,
+    /// The cancel's `ECANCELED` came: the queue's last completion holds
+    /// the operation, to be pushed again; it is not an item.
+    Parked,
+    /// The user cancelled the operation: its final completion ends the
+    /// stream.
+    Cancelled,
 }
 
 /// Whom a key wakes when its operation completes.
@@ -288,6 +336,52 @@ pub(super) fn put(slot: &mut State, new: State) {
 #[inline(never)]
 fn done_with(slot: &mut State, c: Comp) {
     put(slot, State::DoneWith(c));
+}
+
+/// Looks at a stream's queue after a completion was queued, if that was
+/// the final one or if the queue is at the bound. At the bound, hands
+/// back the operation's token for the driver to cancel (from
+/// [`Inner::cancels`], at the start of the next turn: this one is reaping
+/// the ring). The final completion of that cancel, `ECANCELED`, parks
+/// the stream instead of ending it ([`Throttle`]).
+///
+/// Out of line and given nothing but the state (the caller pushes the
+/// token): no NOP reaches it, but inlined it made every NOP 14
+/// instructions longer (the turn's loop compiled worse), and given the
+/// driver's list to push to, 4; as it is, 2 (callgrind, `rt_nop rt 8`,
+/// docs/benchmarks.md).
+#[cold]
+#[inline(never)]
+fn at_bound(state: &mut State) -> Option<Token> {
+    let State::Stream {
+        queue,
+        ended,
+        throttle,
+        limit,
+        token,
+        ..
+    } = state
+    else {
+        unreachable!("called on a stream's key")
+    };
+    let Some(last) = queue.back() else {
+        unreachable!("called after a completion was queued")
+    };
+    if last.is_final() {
+        debug_assert!(*ended);
+        if *throttle == Throttle::Cancelling && last.result() == Err(Errno::CANCELED) {
+            // The bound's cancel: the operation comes back in `last`, to
+            // be pushed again. (Woken as at every completion: a stream
+            // waiting with nothing queued pushes it again.)
+            *throttle = Throttle::Parked;
+        }
+        None
+    } else if *throttle == Throttle::Open && *limit != NO_LIMIT && queue.len() >= *limit as usize {
+        *throttle = Throttle::Cancelling;
+        Some(*token)
+    } else {
+        None
+    }
 }
 
 /// A final completion taken apart for its future.
@@ -882,6 +976,7 @@ impl Inner {
             free_head,
             pending,
             local,
+            cancels,
             ..
         } = self;
         for c in ring.completions() {
@@ -911,11 +1006,19 @@ impl Inner {
                     queue,
                     waker,
                     ended,
+                    limit,
                     ..
                 } => {
                     *ended |= fin;
                     queue.push_back(c);
-                    std::mem::replace(waker, Wake::None)
+                    let w = std::mem::replace(waker, Wake::None);
+                    // Out of line, see there.
+                    if fin || queue.len() >= *limit as usize {
+                        if let Some(t) = at_bound(&mut e.state) {
+                            cancels.push(t);
+                        }
+                    }
+                    w
                 }
                 State::Abandoned if fin => {
                     put(&mut e.state, State::Free(*free_head));

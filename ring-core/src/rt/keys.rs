@@ -5,9 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::driver::State;
+use super::driver::{State, Throttle};
 use super::{Driver, Submit, Unit};
-use crate::owned::op::Nop;
+use crate::owned::{op::Nop, SharedFd};
 
 /// Polls `f` once with a waker that does nothing.
 fn poll_once(f: &mut Submit<Nop, Unit>) -> Poll<std::io::Result<()>> {
@@ -99,4 +99,57 @@ fn a_future_dropped_before_its_result_is_taken_frees_its_key_once() {
     let (a, b) = (taken(&d), taken(&d));
     drop((a, b));
     assert_eq!(d.inner.borrow().entries.len(), 2);
+}
+
+/// Turns `d` until nothing is in flight (bounded).
+fn settle(d: &Driver) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while d.in_flight() > 0 {
+        assert!(std::time::Instant::now() < deadline, "{d:?} did not settle");
+        d.park(Some(std::time::Duration::from_millis(20))).unwrap();
+    }
+}
+
+/// The bound and token of the stream on `key`, if it is one.
+fn stream(d: &Driver, key: u32) -> Option<(Throttle, crate::owned::Token)> {
+    match &d.inner.borrow().entries[key as usize].state {
+        State::Stream {
+            throttle, token, ..
+        } => Some((*throttle, *token)),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_paused_stream_pushes_again_on_its_own_key_and_a_drop_frees_it() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let share = SharedFd::try_clone_from(&l).unwrap();
+    let d = Driver::new(8).unwrap();
+    let mut s = d.accept_multi(&share).with_backlog(1);
+    let noop = &mut Context::from_waker(Waker::noop());
+    assert!(Pin::new(&mut s.next()).poll(noop).is_pending());
+    let (_, first) = stream(&d, 0).expect("pushed");
+    // One connection reaches the bound; the cancel ends the accept.
+    let _c1 = std::net::TcpStream::connect(addr).unwrap();
+    settle(&d);
+    assert_eq!(stream(&d, 0).map(|s| s.0), Some(Throttle::Parked));
+    // Taken, then the next poll pushes again: same key, a new token.
+    assert!(matches!(
+        Pin::new(&mut s.next()).poll(noop),
+        Poll::Ready(Some(Ok(_)))
+    ));
+    assert!(Pin::new(&mut s.next()).poll(noop).is_pending());
+    let (throttle, second) = stream(&d, 0).expect("pushed again");
+    assert_eq!(throttle, Throttle::Open);
+    assert_ne!(first, second);
+    assert_eq!(d.inner.borrow().entries.len(), 1, "no other key");
+    // Paused again, and dropped so: the key is free at once (nothing in
+    // flight for it).
+    let _c2 = std::net::TcpStream::connect(addr).unwrap();
+    settle(&d);
+    assert_eq!(stream(&d, 0).map(|s| s.0), Some(Throttle::Parked));
+    drop(s);
+    assert!(is_free(&d, 0));
+    assert_eq!(d.in_flight(), 0);
 }

@@ -29,7 +29,9 @@
 //!   Dropping the last handle on the driver drops the ring, which cancels
 //!   and reaps what is left (or leaks it, never frees it early).
 //! - Multishot operations are streams ([`Multi`]): `next().await` yields
-//!   each completion, the final one included, then `None`.
+//!   each completion, the final one included, then `None`. A stream with
+//!   a bound ([`Multi::with_backlog`]) pauses its operation while that
+//!   many completions wait for it.
 //! - [`Submit::with_timeout`] links a timeout to the operation;
 //!   [`Canceller`] cancels it from elsewhere.
 //!

@@ -6,14 +6,28 @@
 //! completion, it leaves its key abandoned (the rest go to nobody; the
 //! final one frees the key) and cancels the operation, and
 //! the completions already queued (with their descriptors and buffers) are
-//! dropped after the driver's borrow.
+//! dropped after the driver's borrow. And for a stream with a bound
+//! ([`Multi::with_backlog`]):
+//! - the operation is pushed again only after its final completion came
+//!   back as the driver's own cancel (the key is then `ended`: nothing
+//!   routed to it is in flight), with the same key and a new token, and
+//!   only once every completion queued before it was taken: the items
+//!   come out in the order the kernel made them;
+//! - between taking the operation out of that completion and its push,
+//!   the key is [`State::Unpushed`] and the operation is the stream's
+//!   (`op`), as before a first push: a drop frees the key, a canceller
+//!   marks the push to be cancelled, a full queue keeps the operation for
+//!   the next poll;
+//! - a user's cancel is never undone: the stream's state remembers it
+//!   (`Cancelled`), including across that push, so the final
+//!   `ECANCELED` ends the stream.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::driver::{Driver, State, NO_KEY};
+use super::driver::{Driver, State, Throttle, NO_KEY, NO_LIMIT};
 use super::submit::Canceller;
 use crate::owned::{Completion, Operation, PushError};
 
@@ -26,6 +40,13 @@ use crate::owned::{Completion, Operation, PushError};
 /// before the final completion cancels the operation; the ring keeps it
 /// until the kernel is done, and every completion still to come is dropped
 /// (closing accepted connections, giving buffers back).
+///
+/// Completions wait in the driver until `next` takes them. A stream with a
+/// bound ([`with_backlog`](Self::with_backlog)) keeps at most about
+/// that many: at the bound the driver cancels the operation, and pushes
+/// it again once the stream has taken what is queued, so a consumer that
+/// falls behind leaves the rest with the kernel (connections in the
+/// listen backlog, data in the socket) rather than in memory.
 #[must_use = "streams do nothing unless polled"]
 pub struct Multi<T: Operation, I = Completion> {
     driver: Driver,
@@ -33,6 +54,8 @@ pub struct Multi<T: Operation, I = Completion> {
     op: Option<T>,
     ended: bool,
     refused: bool,
+    /// The bound on queued completions ([`NO_LIMIT`]: none).
+    limit: u32,
     map: fn(Completion) -> I,
 }
 
@@ -58,6 +81,7 @@ impl Driver {
             op: Some(op),
             ended: false,
             refused: false,
+            limit: NO_LIMIT,
             map,
         }
     }
@@ -70,6 +94,54 @@ impl<T: Operation, I> Multi<T, I> {
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Next<'_, T, I> {
         Next { stream: self }
+    }
+
+    /// Bounds the completions queued for this stream at `limit` (at least
+    /// one; `usize::MAX`, or anything from `u32::MAX` up: no bound, as
+    /// [`Driver::submit_multi`] starts):
+    /// once that many wait to be taken, the driver cancels the operation,
+    /// and once the stream has taken them all, its next poll pushes the
+    /// operation again, with the cancel's `ECANCELED` never yielded. What
+    /// the kernel would have completed meanwhile stays with the kernel.
+    /// A few more than `limit` may be queued: those that came before the
+    /// cancel did (it is pushed at the driver's next turn). Applies from
+    /// the next completion, also to a stream already polled.
+    ///
+    /// Only for an operation that loses and repeats nothing when
+    /// cancelled between two completions and pushed again: multishot
+    /// accept (connections wait in the listen backlog) and multishot
+    /// receive (data waits in the socket). Not, for instance, a multishot
+    /// timeout with a count (pushed again, it counts from the start) or
+    /// a multishot read of a file at an offset.
+    ///
+    /// A final completion that is not that cancel's `ECANCELED` (an error,
+    /// the operation ending on its own, or after a user's
+    /// [`cancel`](Self::cancel)) ends the stream as without a bound.
+    ///
+    /// ```
+    /// use ring_core::owned::SharedFd;
+    /// use ring_core::rt::Driver;
+    /// # fn main() -> std::io::Result<()> {
+    /// let driver = Driver::new(64)?;
+    /// let listener = SharedFd::new(std::net::TcpListener::bind("127.0.0.1:0")?);
+    /// // At most about 16 accepted connections wait for this server loop.
+    /// let accepts = driver.accept_multi(&listener).with_backlog(16);
+    /// # drop(accepts);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_backlog(mut self, limit: usize) -> Self {
+        self.limit = u32::try_from(limit.max(1)).unwrap_or(NO_LIMIT);
+        if self.key != NO_KEY {
+            // Already pushed: the driver's copy too. (Under a borrow, that
+            // is from a drop or a wake inside the driver, the next push
+            // takes it.)
+            if let Ok(mut inner) = self.driver.inner.try_borrow_mut() {
+                if let State::Stream { limit, .. } = &mut inner.entries[self.key as usize].state {
+                    *limit = self.limit;
+                }
+            }
+        }
+        self
     }
 
     /// Whether the push refused the operation (it uses a buffer ring,
@@ -132,10 +204,19 @@ impl<T: Operation, I> Multi<T, I> {
             Ok(token) => {
                 // As in `Submit::push`: nothing from the push to the state
                 // saying so may unwind.
+                let limit = self.limit;
                 inner.set_pushed_for(self.key, cx, |waker| State::Stream {
                     queue: VecDeque::new(),
                     waker,
                     ended: false,
+                    // A user's cancel before the push is never undone by
+                    // pushing again.
+                    throttle: if cancel {
+                        Throttle::Cancelled
+                    } else {
+                        Throttle::Open
+                    },
+                    limit,
                     token,
                 });
                 if cancel {
@@ -173,9 +254,20 @@ impl<T: Operation, I> Multi<T, I> {
     /// A later poll: the next queued completion, if any.
     fn take(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
         let mut inner = self.driver.inner.borrow_mut();
-        let State::Stream { queue, ended, .. } = &mut inner.entries[self.key as usize].state else {
+        let State::Stream {
+            queue,
+            ended,
+            throttle,
+            ..
+        } = &mut inner.entries[self.key as usize].state
+        else {
             unreachable!("a pushed stream's key is a stream")
         };
+        if *throttle == Throttle::Parked && queue.len() == 1 {
+            // Everything before the bound's cancel is taken.
+            drop(inner);
+            return self.rearm(cx);
+        }
         match queue.pop_front() {
             Some(c) => {
                 if queue.is_empty() && *ended {
@@ -193,6 +285,41 @@ impl<T: Operation, I> Multi<T, I> {
                 Poll::Pending
             }
         }
+    }
+}
+
+impl<T: Operation, I> Multi<T, I> {
+    /// Pushes again the operation that the bound's cancel gave back (the
+    /// key is parked, and only that completion is queued).
+    #[cold]
+    #[inline(never)]
+    fn rearm(&mut self, cx: &mut Context<'_>) -> Poll<Option<Completion>> {
+        let old = {
+            let mut inner = self.driver.inner.borrow_mut();
+            let slot = &mut inner.entries[self.key as usize].state;
+            // As before a first push: the key is the stream's, with no
+            // operation in flight.
+            std::mem::replace(slot, State::Unpushed { cancel: false })
+        };
+        // Dropped after the borrow: the waker (the executor's code), the
+        // emptied completion.
+        let State::Stream {
+            mut queue, waker, ..
+        } = old
+        else {
+            unreachable!("a parked stream's key is a stream")
+        };
+        let Some(mut parked) = queue.pop_back() else {
+            unreachable!("a parked stream's last completion is queued")
+        };
+        // The route names this stream's key, whose only operation is its
+        // own `T` (the driver's invariants): the check cannot fail.
+        let Some(op) = parked.take_op::<T>() else {
+            unreachable!("a parked stream's last completion holds its operation")
+        };
+        self.op = Some(op);
+        drop((parked, queue, waker));
+        self.push(cx)
     }
 }
 

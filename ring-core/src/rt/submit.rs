@@ -24,7 +24,7 @@ use std::rc::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::driver::{Driver, Finished, Inner, State, Took, NO_KEY};
+use super::driver::{Driver, Finished, Inner, State, Throttle, Took, NO_KEY};
 use crate::owned::{unbox_unchecked, Operation, OwnedBuf, PushError};
 use crate::{cqueue, Errno};
 
@@ -446,12 +446,27 @@ impl Canceller {
                     *cancel = true;
                     None
                 }
-                State::Waiting(_, t)
-                | State::Stream {
+                State::Waiting(_, t) => inner.cancel(t),
+                State::Stream {
                     ended: false,
                     token: t,
+                    ref mut throttle,
                     ..
-                } => inner.cancel(t),
+                } => {
+                    // Its final completion ends the stream, even if a
+                    // bound's cancel is on its way too.
+                    *throttle = Throttle::Cancelled;
+                    inner.cancel(t)
+                }
+                State::Stream {
+                    throttle: ref mut parked @ Throttle::Parked,
+                    ..
+                } => {
+                    // Kept back by a bound, nothing in flight: its final
+                    // `ECANCELED` (queued last) becomes the stream's end.
+                    *parked = Throttle::Cancelled;
+                    None
+                }
                 _ => None,
             }
         };
