@@ -30,8 +30,8 @@
 //!   and reaps what is left (or leaks it, never frees it early).
 //! - Multishot operations are streams ([`Multi`]): `next().await` yields
 //!   each completion, the final one included, then `None`. A stream with
-//!   a bound ([`Multi::with_backlog`]) pauses its operation while that
-//!   many completions wait for it.
+//!   a bound ([`Multi::with_backlog`]; multishot accept and receive have
+//!   one) pauses its operation while that many completions wait for it.
 //! - [`Submit::with_timeout`] links a timeout to the operation;
 //!   [`Canceller`] cancels it from elsewhere.
 //!
@@ -54,7 +54,7 @@ mod submit;
 
 pub use driver::{Driver, Pushed};
 pub use executor::{Handle, JoinHandle, Runtime};
-pub use ops::{NewFd, Slept, Transfer, Unit};
+pub use ops::{NewFd, Slept, Transfer, Unit, ACCEPT_BACKLOG};
 pub use stream::{Multi, Next};
 pub use submit::{Canceller, Done, Finish, Outcome, Submit};
 

@@ -126,6 +126,18 @@ impl Finish<Timeout> for Slept {
     }
 }
 
+/// The bound [`Driver::accept_multi`] gives its stream: accepted
+/// connections it keeps queued for a consumer that has not taken them.
+///
+/// Each is an open descriptor. 256 is a quarter of the usual soft limit on
+/// open descriptors (`ulimit -n`: 1024), so a server that does not keep up
+/// still has room for the connections it is serving, its files and its
+/// listeners, instead of running into `EMFILE`; and it is enough that a
+/// server that keeps up is not throttled by a burst (a turn hands out at
+/// most a completion queue's worth). Change it with
+/// [`Multi::with_backlog`].
+pub const ACCEPT_BACKLOG: usize = 256;
+
 impl Driver {
     /// Awaits a NOP.
     pub fn nop(&self) -> Submit<Nop, Unit> {
@@ -229,27 +241,47 @@ impl Driver {
     /// Accepts connections on listener `fd` (multishot): one accepted
     /// descriptor (or error) per item; the final item is the operation's
     /// end (an error such as `ECANCELED`).
+    ///
+    /// At most about [`ACCEPT_BACKLOG`] accepted connections wait for a
+    /// consumer that does not take them: beyond, the stream stops
+    /// accepting (the kernel keeps new connections in the listen backlog)
+    /// until they are taken, and yields no error for the pause
+    /// ([`Multi::with_backlog`] changes the bound).
     pub fn accept_multi(&self, fd: impl Into<Target>) -> Multi<Accept, io::Result<OwnedFd>> {
         self.submit_multi_map(Accept::new(fd).multishot(), |mut c: Completion| {
             c.result()?;
             c.take_fd()
                 .ok_or_else(|| io::Error::other("accept created no descriptor"))
         })
+        .with_backlog(ACCEPT_BACKLOG)
     }
 
     /// Receives from socket `fd` into buffers of `bufs` (multishot): one
     /// filled buffer per item. The stream ends at end of file (after the
     /// last data), or with an error item (`ENOBUFS` when `bufs` ran dry:
     /// start a new stream once buffers are back).
+    ///
+    /// At most about half of `bufs`' buffers (at least one) wait, filled,
+    /// for a consumer that does not take them: beyond, the stream stops
+    /// receiving (the data waits in the socket) until they are taken, and
+    /// yields no error for the pause. Half, to leave the other half for
+    /// the buffers the consumer still holds and those the kernel fills
+    /// before the pause takes effect ([`Multi::with_backlog`] changes the
+    /// bound). What waited in the socket comes in one burst when the
+    /// receive is pushed again: if that is more than the ring's free
+    /// buffers, the ring runs dry and the stream ends with `ENOBUFS`, as
+    /// without a bound.
     pub fn recv_multi(
         &self,
         fd: impl Into<Target>,
         bufs: Rc<BufRing>,
     ) -> Multi<RecvMulti, io::Result<Option<OwnedBuf>>> {
+        let half = usize::from(bufs.entries()) / 2;
         self.submit_multi_map(RecvMulti::new(fd, bufs), |mut c: Completion| {
             c.result()?;
             Ok(c.take_buf())
         })
+        .with_backlog(half)
     }
 
     /// A timeout that fires every `period`, `count` times (0: until the

@@ -42,7 +42,8 @@ use crate::owned::{Completion, Operation, PushError};
 /// (closing accepted connections, giving buffers back).
 ///
 /// Completions wait in the driver until `next` takes them. A stream with a
-/// bound ([`with_backlog`](Self::with_backlog)) keeps at most about
+/// bound ([`with_backlog`](Self::with_backlog); [`Driver::accept_multi`]
+/// and [`Driver::recv_multi`] have one by default) keeps at most about
 /// that many: at the bound the driver cancels the operation, and pushes
 /// it again once the stream has taken what is queued, so a consumer that
 /// falls behind leaves the rest with the kernel (connections in the
