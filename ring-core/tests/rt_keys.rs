@@ -27,7 +27,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use ring_core::owned::{op::Nop, op::Open, op::Read, op::Timeout, SharedFd};
+use ring_core::owned::{op::Nop, op::Open, op::PollAdd, op::Read, op::Timeout, SharedFd};
 use ring_core::rt::{Canceller, Driver, Runtime};
 use ring_core::Errno;
 use std::cell::RefCell;
@@ -38,8 +38,9 @@ fn poll(f: &mut Fut) -> Poll<()> {
     f.as_mut().poll(&mut Context::from_waker(Waker::noop()))
 }
 
-/// Futures of eight kinds (five operation types, single-shot and
-/// multishot, with and without linked timeouts and cancellers), created,
+/// Futures of nine kinds (six operation types, single-shot and
+/// multishot, with and without linked timeouts, cancellers and a bound
+/// that pauses a stream and pushes its operation again), created,
 /// polled, cancelled and dropped in random order on one driver, so that
 /// keys pass from one kind to another in every state: each one that
 /// completes checks that what it got back is its own.
@@ -60,7 +61,7 @@ fn reused_keys_hand_every_future_its_own_operation() {
         let mut cancellers: Vec<Canceller> = Vec::new();
         for _ in 0..60 {
             let ok = checked.clone();
-            let fut: Fut = match rng.below(8) {
+            let fut: Fut = match rng.below(9) {
                 0 => {
                     let n = d.nop();
                     Box::pin(async move {
@@ -145,6 +146,34 @@ fn reused_keys_hand_every_future_its_own_operation() {
                         let done = s.await.unwrap();
                         assert_eq!(done.result(), Ok(0));
                         let _nop: Nop = done.into_op();
+                        ok.set(ok.get() + 1);
+                    })
+                }
+                8 => {
+                    // A stream with a small bound: paused and pushed again
+                    // (same key, new token) as it is polled or not, its
+                    // key reused by others once it ends or is dropped
+                    // (maybe while paused). Every item is its own poll's
+                    // readiness; the last carries its own poll back.
+                    let bound = 1 + rng.below(3);
+                    let mut p = d
+                        .submit_multi(PollAdd::new(&pr, 1).multishot())
+                        .with_backlog(bound);
+                    cancellers.push(p.canceller());
+                    Box::pin(async move {
+                        while let Some(mut c) = p.next().await {
+                            // A readiness (the last one too if the kernel
+                            // ended the poll on a full completion queue),
+                            // or the end of a cancel.
+                            let res = c.result();
+                            assert!(
+                                res == Ok(1) || (c.is_final() && res == Err(Errno::CANCELED)),
+                                "not its poll's: {res:?}"
+                            );
+                            if c.is_final() {
+                                assert!(c.take_op::<PollAdd>().is_some(), "not its poll");
+                            }
+                        }
                         ok.set(ok.get() + 1);
                     })
                 }
