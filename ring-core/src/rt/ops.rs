@@ -131,8 +131,10 @@ impl Finish<Timeout> for Slept {
 ///
 /// Each is an open descriptor. 256 is a quarter of the usual soft limit on
 /// open descriptors (`ulimit -n`: 1024), so a server that does not keep up
-/// still has room for the connections it is serving, its files and its
-/// listeners, instead of running into `EMFILE`; and it is enough that a
+/// still has room (beyond these and its listen queue's worth, taken when
+/// the stream resumes: 128 for a std `TcpListener`) for the connections
+/// it is serving, its files and its listeners, instead of running into
+/// `EMFILE`; and it is enough that a
 /// server that keeps up is not throttled by a burst (a turn hands out at
 /// most a completion queue's worth). Change it with
 /// [`Multi::with_backlog`].
@@ -242,11 +244,12 @@ impl Driver {
     /// descriptor (or error) per item; the final item is the operation's
     /// end (an error such as `ECANCELED`).
     ///
-    /// At most about [`ACCEPT_BACKLOG`] accepted connections wait for a
-    /// consumer that does not take them: beyond, the stream stops
-    /// accepting (the kernel keeps new connections in the listen backlog)
-    /// until they are taken, and yields no error for the pause
-    /// ([`Multi::with_backlog`] changes the bound).
+    /// About [`ACCEPT_BACKLOG`] accepted connections wait for a consumer
+    /// that does not take them: beyond, the stream stops accepting (the
+    /// kernel keeps new connections in the listen queue, up to the
+    /// listener's backlog, and makes further clients wait) until they are
+    /// taken, then takes at once what the listen queue holds; it yields no
+    /// error for the pause ([`Multi::with_backlog`] changes the bound).
     pub fn accept_multi(&self, fd: impl Into<Target>) -> Multi<Accept, io::Result<OwnedFd>> {
         self.submit_multi_map(Accept::new(fd).multishot(), |mut c: Completion| {
             c.result()?;
@@ -261,7 +264,7 @@ impl Driver {
     /// last data), or with an error item (`ENOBUFS` when `bufs` ran dry:
     /// start a new stream once buffers are back).
     ///
-    /// At most about half of `bufs`' buffers (at least one) wait, filled,
+    /// About half of `bufs`' buffers (at least one) wait, filled,
     /// for a consumer that does not take them: beyond, the stream stops
     /// receiving (the data waits in the socket) until they are taken, and
     /// yields no error for the pause. Half, to leave the other half for

@@ -43,11 +43,12 @@ use crate::owned::{Completion, Operation, PushError};
 ///
 /// Completions wait in the driver until `next` takes them. A stream with a
 /// bound ([`with_backlog`](Self::with_backlog); [`Driver::accept_multi`]
-/// and [`Driver::recv_multi`] have one by default) keeps at most about
-/// that many: at the bound the driver cancels the operation, and pushes
-/// it again once the stream has taken what is queued, so a consumer that
-/// falls behind leaves the rest with the kernel (connections in the
-/// listen backlog, data in the socket) rather than in memory.
+/// and [`Driver::recv_multi`] have one by default) stops growing there: at
+/// the bound the driver cancels the operation, and pushes it again once
+/// the stream has taken what is queued, so a consumer that falls behind
+/// leaves the rest with the kernel (connections in the listen queue, data
+/// in the socket), whose own limits (the listen backlog, the socket's
+/// buffer) then hold back the flood.
 #[must_use = "streams do nothing unless polled"]
 pub struct Multi<T: Operation, I = Completion> {
     driver: Driver,
@@ -104,9 +105,14 @@ impl<T: Operation, I> Multi<T, I> {
     /// and once the stream has taken them all, its next poll pushes the
     /// operation again, with the cancel's `ECANCELED` never yielded. What
     /// the kernel would have completed meanwhile stays with the kernel.
-    /// A few more than `limit` may be queued: those that came before the
-    /// cancel did (it is pushed at the driver's next turn). Applies from
-    /// the next completion, also to a stream already polled.
+    /// More than `limit` may be queued: those that came before the cancel
+    /// did (it is pushed at the driver's next turn), and, when the
+    /// operation is pushed again, what the kernel kept meanwhile comes at
+    /// once (an accept takes every connection of the listen queue, a
+    /// receive fills buffers from the socket's data): so a stream holds up
+    /// to about `limit` plus the kernel's own queue, not `limit` plus the
+    /// whole flood. Applies from the next completion, also to a stream
+    /// already polled.
     ///
     /// Only for an operation that loses and repeats nothing when
     /// cancelled between two completions and pushed again: multishot
@@ -125,7 +131,8 @@ impl<T: Operation, I> Multi<T, I> {
     /// # fn main() -> std::io::Result<()> {
     /// let driver = Driver::new(64)?;
     /// let listener = SharedFd::new(std::net::TcpListener::bind("127.0.0.1:0")?);
-    /// // At most about 16 accepted connections wait for this server loop.
+    /// // About 16 accepted connections (and the listen queue's worth when
+    /// // it resumes) wait for this server loop, not the whole flood.
     /// let accepts = driver.accept_multi(&listener).with_backlog(16);
     /// # drop(accepts);
     /// # Ok(()) }
