@@ -12,8 +12,10 @@
 //! extra NOPs), and a short timed run, which on a shared machine is noisy.
 //!
 //! `cargo bench -p benches --bench rt` (`RT_BENCH_SECS` per timed run,
-//! default 0.3; `RT_BENCH_REPS` runs per cell, default 5, interleaved, the
-//! median reported). Each repetition also gives one paired ratio of the
+//! default 0.3; `RT_BENCH_REPS` runs per cell, default 21, interleaved, the
+//! median reported: on the 2-core VM the machine's speed moves by up to
+//! 30% from one run to the next, so it takes many pairs; about 3 minutes
+//! in all). Each repetition also gives one paired ratio of the
 //! runtime to the typed ring with its setup, from two runs seconds apart;
 //! their median and range are printed last. With `-- --docs` the run's
 //! tables replace the `rt-bench` section of docs/benchmarks.md.
@@ -95,7 +97,7 @@ fn main() {
     let reps: usize = std::env::var("RT_BENCH_REPS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
+        .unwrap_or(21)
         .max(1);
     let has_valgrind = Command::new("valgrind")
         .arg("--version")
