@@ -2,7 +2,8 @@
 //! current-thread runtime turns the driver through `AsyncFd` on the ring's
 //! fd, and ring futures run next to tokio's own. Dropping the tokio
 //! runtime with ring operations outstanding neither hangs nor leaks their
-//! descriptors.
+//! descriptors. A bounded accept stream pauses and is pushed again under
+//! tokio as under the built-in runtime.
 
 #[path = "common/fds.rs"]
 mod common;
@@ -117,4 +118,100 @@ fn dropping_the_tokio_runtime_with_ring_operations_outstanding() {
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut b = [0u8; 1];
     assert_eq!(c.read(&mut b).unwrap(), 0, "the connection is closed");
+}
+
+/// A bounded accept stream driven by tokio through the ring's fd: the
+/// bound's cancel is pushed at a later turn, and the push again after the
+/// pause must wake the driving task (`Driver::pushed`), or the stream
+/// hangs. 30 clients connect while the consumer sleeps; the stream pauses
+/// (nothing in flight) and then yields each client once, with no error
+/// item (no pause's `ECANCELED`).
+#[test]
+fn tokio_drives_a_bounded_accept_stream_through_its_pauses() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let rt = runtime();
+    let local = tokio::task::LocalSet::new();
+    let driver = Driver::new(32).unwrap();
+    local.spawn_local(drive(driver.clone()));
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let share = common::share(&l);
+    let n = 30u32;
+    let go = Arc::new(AtomicBool::new(false));
+    let connected = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (go, connected) = (go.clone(), connected.clone());
+        std::thread::spawn(move || {
+            let connect = |id: u32| {
+                let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                c.write_all(&id.to_le_bytes()).unwrap();
+                c
+            };
+            // The first, then the rest once the consumer took it.
+            let mut clients = vec![connect(0)];
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !go.load(Ordering::SeqCst) {
+                assert!(Instant::now() < deadline, "the first was never taken");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            clients.extend((1..n).map(connect));
+            connected.store(true, Ordering::SeqCst);
+            clients
+        })
+    };
+    let d = driver.clone();
+    let (ids, paused) = local.block_on(&rt, async move {
+        let consume = async {
+            let mut s = d.accept_multi(&share).with_backlog(2);
+            let mut ids = Vec::new();
+            let mut paused = false;
+            while ids.len() < n as usize {
+                if ids.len() == 1 && !paused {
+                    // The first is taken (the accept is in flight): let the
+                    // rest connect, and give the driver time to pause it.
+                    while !connected.load(Ordering::SeqCst) {
+                        d.sleep(Duration::from_millis(5)).await.unwrap();
+                    }
+                    d.sleep(Duration::from_millis(100)).await.unwrap();
+                    // In flight: the watchdog's sleep below, and the
+                    // accept unless it is paused.
+                    paused = d.in_flight() == 1;
+                }
+                match s.next().await {
+                    Some(Ok(fd)) => {
+                        if ids.is_empty() {
+                            go.store(true, Ordering::SeqCst);
+                        }
+                        let mut conn = std::net::TcpStream::from(fd);
+                        conn.set_read_timeout(Some(Duration::from_secs(10)))
+                            .unwrap();
+                        let mut id = [0u8; 4];
+                        conn.read_exact(&mut id).unwrap();
+                        ids.push(u32::from_le_bytes(id));
+                    }
+                    Some(Err(e)) => panic!("an error item (a pause's?): {e}"),
+                    None => panic!("ended after {} connections", ids.len()),
+                }
+            }
+            (ids, paused)
+        };
+        // The watchdog first: a stream whose push again is never
+        // submitted waits for the watchdog's completion, whose turn submits
+        // it too; the watchdog must win then.
+        tokio::select! {
+            biased;
+            () = async { d.sleep(Duration::from_secs(30)).await.unwrap() } => {
+                panic!("the stream hung under tokio")
+            }
+            out = consume => out,
+        }
+    });
+    let clients = client.join().unwrap();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "{ids:?}");
+    assert!(paused, "the stream never paused under tokio");
+    drop((clients, l));
 }
