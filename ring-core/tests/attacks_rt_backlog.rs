@@ -28,7 +28,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use ring_core::owned::{op::Accept, SharedFd};
+use std::rc::Rc;
+
+use ring_core::buf_ring::BufRing;
+use ring_core::owned::{op::Accept, op::RecvMulti, OwnedBuf, SharedFd};
 use ring_core::rt::{Driver, Multi};
 use ring_core::Errno;
 
@@ -481,4 +484,107 @@ fn payloads_whose_drops_panic_three_deep_lose_no_other_wake() {
         d.park(Some(Duration::from_millis(20))).unwrap();
     }
     assert_eq!(d.in_flight(), 0);
+}
+
+/// The bytes `from..from + n` of stream `seed`'s byte stream (two streams
+/// never agree at one offset).
+fn pattern(seed: u8, from: usize, n: usize) -> Vec<u8> {
+    (from..from + n)
+        .map(|i| ((i % 251) as u8).wrapping_add(seed.wrapping_mul(101)))
+        .collect()
+}
+
+type Recvs = Multi<RecvMulti, std::io::Result<Option<OwnedBuf>>>;
+
+/// Two bounded receive streams share one buffer ring, both paused and
+/// pushed again while a consumer takes one buffer at a time from each in
+/// turn: each stream yields its own bytes in order (a buffer filled for
+/// one never comes out of the other, and none twice), up to its end or a
+/// dry ring's ENOBUFS, and once both are dropped every buffer is back.
+#[test]
+fn two_bounded_recv_streams_on_one_buffer_ring_keep_their_own_bytes() {
+    let d = Driver::new(64).unwrap();
+    let bufs = Rc::new(
+        d.with_raw(|r| BufRing::builder(9, 32, 64).build(r))
+            .unwrap(),
+    );
+    let mut pairs = Vec::new();
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let (client, server) = common::connected_pair();
+        let server = SharedFd::new(server);
+        let mut s: Recvs = d.recv_multi(&server, bufs.clone()).with_backlog(4);
+        let mut next = s.next();
+        assert!(Pin::new(&mut next)
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending());
+        drop(next);
+        streams.push(s);
+        pairs.push(client);
+    }
+    let chunks = 24;
+    for i in 0..chunks {
+        for (seed, c) in pairs.iter_mut().enumerate() {
+            c.write_all(&pattern(seed as u8, i * 64, 64)).unwrap();
+        }
+        pump(&d);
+    }
+    // 48 buffers' worth sent to a ring of 32: both bounds held (about
+    // four each, plus what came before each cancel), the rest waits in
+    // the sockets.
+    let held = usize::from(bufs.entries()) - bufs.available();
+    assert!((8..=16).contains(&held), "{held} filled buffers held");
+    assert_eq!(d.in_flight(), 0, "both paused");
+    for c in &pairs {
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let mut got = [Vec::new(), Vec::new()];
+    let mut ended = [None, None];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ended.iter().any(Option::is_none) {
+        assert!(
+            Instant::now() < deadline,
+            "{:?} bytes, {ended:?}",
+            got.each_ref().map(Vec::len)
+        );
+        for (k, s) in streams.iter_mut().enumerate() {
+            if ended[k].is_some() {
+                continue;
+            }
+            let mut next = s.next();
+            match Pin::new(&mut next).poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(Some(Ok(Some(buf)))) => got[k].extend_from_slice(&buf),
+                Poll::Ready(Some(Ok(None))) => {} // end of file
+                Poll::Ready(Some(Err(e))) => {
+                    assert_eq!(
+                        e.raw_os_error(),
+                        Some(Errno::NOBUFS.raw_os_error()),
+                        "stream {k}: {e}"
+                    );
+                    ended[k] = Some("ENOBUFS");
+                }
+                Poll::Ready(None) => ended[k] = Some("end"),
+                Poll::Pending => {}
+            }
+        }
+        d.park(Some(Duration::from_millis(5))).unwrap();
+    }
+    for (k, bytes) in got.iter().enumerate() {
+        assert!(
+            *bytes == pattern(k as u8, 0, bytes.len()),
+            "stream {k}: bytes lost, repeated or from the other stream"
+        );
+        if ended[k] == Some("end") {
+            assert_eq!(bytes.len(), chunks * 64, "stream {k} ended early");
+        }
+    }
+    drop(streams);
+    pump(&d);
+    assert_eq!(d.in_flight(), 0);
+    assert_eq!(
+        bufs.available(),
+        usize::from(bufs.entries()),
+        "buffers not given back"
+    );
+    drop(pairs);
 }
