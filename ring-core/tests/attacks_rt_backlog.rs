@@ -588,3 +588,54 @@ fn two_bounded_recv_streams_on_one_buffer_ring_keep_their_own_bytes() {
     );
     drop(pairs);
 }
+
+/// A stream dropped while its bound's cancel waits in the driver for the
+/// next turn (the turn that reached the bound was reaping the ring): the
+/// drop cancels the operation itself, the waiting cancel goes out later
+/// for a finished operation, and nothing is left open or in flight; a
+/// new stream made at once gets only its own completions.
+#[test]
+fn a_stream_dropped_while_its_bounds_cancel_waits_for_the_next_turn_leaves_nothing() {
+    let (_l, port, share) = listener();
+    let d = Driver::new(64).unwrap();
+    let mut s = d.accept_multi(&share).with_backlog(1);
+    assert!(poll_next(&mut s).is_pending());
+    d.turn().unwrap(); // submits the accept
+    let c = client(port, 0);
+    // One turn reaps the connection: the bound is reached, and the cancel
+    // waits for the next turn; the accept is still in flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.turn().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the accept never completed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(d.in_flight(), 1, "the accept, its cancel not yet pushed");
+    assert_eq!(accepted_on(port), 1);
+    drop(s);
+    // At once a new stream, before any turn: had the drop given its key
+    // away with the accept in flight, the new stream would get the old
+    // accept's completions (its final ECANCELED, or a connection).
+    let mut s2 = d.accept_multi(&share).with_backlog(1);
+    assert!(poll_next(&mut s2).is_pending());
+    pump(&d);
+    assert_eq!(d.in_flight(), 1, "only the new stream's accept");
+    assert_eq!(accepted_on(port), 0, "the queued connection left open");
+    let c2 = client(port, 1);
+    pump(&d);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        assert!(Instant::now() < deadline, "the new stream got nothing");
+        match poll_next(&mut s2) {
+            Poll::Ready(Some(Ok(fd))) => break id_of(fd),
+            Poll::Ready(other) => panic!("{other:?}"),
+            Poll::Pending => {
+                d.park(Some(Duration::from_millis(20))).unwrap();
+            }
+        }
+    };
+    assert_eq!(id, 1);
+    drop((s2, c, c2));
+    pump(&d);
+    assert_eq!(d.in_flight(), 0);
+    assert_eq!(accepted_on(port), 0);
+}
