@@ -275,14 +275,11 @@ pub trait Store: sealed::Sealed + 'static {
     /// ring's `From` impls may be the user's own, and one may return
     /// another operation than the one it was given.
     fn converted_usable_on(&self, ring: RingId) -> bool;
-    /// Whether this is the boxed kind: a push then builds the entry with
-    /// [`prepare`](Self::prepare), and the table keeps the answer of
-    /// `result_is_fd` from the push. A typed ring's push converts and
-    /// builds the entry as the value goes into its slot, the path its
-    /// benchmarks were tuned on (its NOPs count the same either way), and
-    /// its completions ask `result_is_fd` again: an inlined match, where
-    /// reading a kept answer instead cost a typed NOP 30 instructions
-    /// (measured).
+    /// Whether this is the boxed kind: the table then keeps the answer of
+    /// `result_is_fd` from the push ([`prepare`](Self::prepare)). A typed
+    /// ring's completions ask `result_is_fd` again: an inlined match,
+    /// where reading a kept answer instead cost a typed NOP 30
+    /// instructions (measured).
     const BOXED: bool;
     /// Converts `op` into the ring's type with `convert` (which must hand
     /// over `op` itself for a boxed ring, as the blanket `From` does) and

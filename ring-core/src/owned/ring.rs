@@ -583,15 +583,9 @@ impl<S: Store, T: Clone + Default + 'static> Pusher<'_, S, T> {
             return Err(PushError::Full((op, tag)));
         }
         self.table.reserve();
-        let (entry, token) = if S::BOXED {
-            let (op, entry, is_fd) = S::prepare(op, convert);
-            check_converted(&op, self.id);
-            self.table.admit_built(op, entry, is_fd, tag)
-        } else {
-            let op: S = convert(op);
-            check_converted(&op, self.id);
-            self.table.admit(op, tag)
-        };
+        let (op, entry, is_fd) = S::prepare(op, convert);
+        check_converted(&op, self.id);
+        let (entry, token) = self.table.admit_built(op, entry, is_fd, tag);
         // SAFETY: the entry points only into memory the operation owns and
         // names only descriptors and ring-bound resources it holds
         // (Operation's contract), which the table keeps until its final
