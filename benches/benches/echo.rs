@@ -114,7 +114,7 @@ fn main() {
     );
     println!("{setup}");
     // Every round's line and the table, also kept for `--docs`.
-    let mut round_lines = String::new();
+    let mut round_lines = benches::docs::Transcript::default();
     let mut table = benches::docs::Transcript::default();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
     let mut failures: Vec<String> = Vec::new();
@@ -130,16 +130,13 @@ fn main() {
             }
             match run(program, &servers[i].args, pin.as_deref(), secs) {
                 Ok(s) => {
-                    let line = format!(
+                    round_lines.say(format_args!(
                         "round {}: {:<26} {:>9.0} messages/s {:>6.2} µs CPU/message",
                         round + 1,
                         servers[i].name,
                         s.rate,
                         s.cpu_us
-                    );
-                    println!("{line}");
-                    round_lines.push_str(&line);
-                    round_lines.push('\n');
+                    ));
                     samples[i].push(s);
                 }
                 Err(e) => {
@@ -183,12 +180,11 @@ fn main() {
             "ECHO_SECS={secs} ECHO_ROUNDS={rounds} cargo bench -p benches --bench echo -- --docs"
         );
         let body = format!(
-            "Run of {} (commit {}): {}. Command: `{command}`.\n\n{setup}.\n\n{}\n\
-             <details><summary>every round</summary>\n\n```text\n{round_lines}```\n\n</details>\n",
-            benches::docs::today(),
-            benches::docs::commit(),
-            benches::docs::machine(),
-            table.text()
+            "{}{setup}.\n\n{}\n\
+             <details><summary>every round</summary>\n\n```text\n{}```\n\n</details>\n",
+            benches::docs::headline(&command),
+            table.text(),
+            round_lines.text()
         );
         benches::docs::replace_section("echo-bench", &command, &body);
     }

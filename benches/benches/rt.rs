@@ -176,13 +176,8 @@ fn main() {
         let command = format!(
             "RT_BENCH_SECS={secs} RT_BENCH_REPS={reps} cargo bench -p benches --bench rt -- --docs"
         );
-        let head = format!(
-            "Run of {} (commit {}): {}. Command: `{command}`.\n\n",
-            benches::docs::today(),
-            benches::docs::commit(),
-            benches::docs::machine()
-        );
-        benches::docs::replace_section("rt-bench", &command, &(head + report.text()));
+        let body = benches::docs::headline(&command) + report.text();
+        benches::docs::replace_section("rt-bench", &command, &body);
     }
 }
 

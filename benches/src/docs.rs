@@ -68,6 +68,17 @@ pub fn machine() -> String {
     format!("{cpus} CPUs ({model}), Linux {}", shell("uname", &["-r"]))
 }
 
+/// The first paragraph of a generated section: the date, the commit, the
+/// machine and `command`.
+pub fn headline(command: &str) -> String {
+    format!(
+        "Run of {} (commit {}): {}. Command: `{command}`.\n\n",
+        today(),
+        commit(),
+        machine()
+    )
+}
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
