@@ -72,9 +72,13 @@ pub fn table(samples: &Samples, scenarios: &[Scenario], peers: &[Peer]) -> Strin
     t
 }
 
-/// `ratio <scenario> <metric> <ours>/<peer> = x` lines (medians), each p99
-/// line followed by the lowest and highest ratio of the same round's two
-/// runs, so noise can be told from a difference.
+/// `ratio <scenario> <metric> <ours>/<peer> = x` lines (ratios of the
+/// medians). Each p99 line is followed by the same ratio taken round by
+/// round (the two runs of a round are minutes apart at most, so noise that
+/// lasts a round hits both): its median and its lowest and highest, so
+/// noise can be told from a difference. Then, per scenario, what the spin
+/// changes: `http-demo-spin/http-demo` for p50, sleeps and CPU, the same
+/// way.
 pub fn ratios(samples: &Samples, scenarios: &[Scenario], peers: &[Peer]) -> String {
     let mut out = String::new();
     for sc in scenarios {
@@ -94,49 +98,71 @@ pub fn ratios(samples: &Samples, scenarios: &[Scenario], peers: &[Peer]) -> Stri
                     ("cpu_per_req", |s: &Sample| s.cpu_us_per_req),
                     ("p99", |s: &Sample| s.wrk.p99_us),
                 ] {
-                    let (Some(a), Some(b)) = (
-                        med(samples, &sc.name, us, f),
-                        med(samples, &sc.name, p.name, f),
-                    ) else {
-                        continue;
-                    };
-                    if b.is_nan() || b <= 0.0 || !a.is_finite() {
-                        // CPU time below /proc's 10 ms resolution (a short run).
-                        out.push_str(&format!(
-                            "ratio {} {metric} {us}/{}: not measurable in this run\n",
-                            sc.name, p.name
-                        ));
-                        continue;
-                    }
-                    out.push_str(&format!(
-                        "ratio {} {metric} {us}/{} = {:.3}",
-                        sc.name,
+                    out.push_str(&ratio_line(
+                        samples,
+                        &sc.name,
+                        metric,
+                        f,
+                        us,
                         p.name,
-                        a / b
+                        metric == "p99",
                     ));
-                    if metric == "p99" {
-                        let (xs, ys) = (
-                            get(samples, &sc.name, us).expect("median came from it"),
-                            get(samples, &sc.name, p.name).expect("median came from it"),
-                        );
-                        let per_round: Vec<f64> = xs
-                            .iter()
-                            .zip(ys)
-                            .map(|(x, y)| x.wrk.p99_us / y.wrk.p99_us)
-                            .collect();
-                        let lo = per_round.iter().copied().fold(f64::INFINITY, f64::min);
-                        let hi = per_round.iter().copied().fold(0.0, f64::max);
-                        out.push_str(&format!(
-                            " (rounds {lo:.3}–{hi:.3}, {} rounds)",
-                            per_round.len()
-                        ));
-                    }
-                    out.push('\n');
                 }
             }
         }
+        for (metric, f) in [
+            ("p50", (|s: &Sample| s.wrk.p50_us) as fn(&Sample) -> f64),
+            ("sleeps_per_req", |s: &Sample| s.sleeps_per_req),
+            ("cpu_per_req", |s: &Sample| s.cpu_us_per_req),
+        ] {
+            out.push_str(&ratio_line(
+                samples,
+                &sc.name,
+                metric,
+                f,
+                "http-demo-spin",
+                "http-demo",
+                true,
+            ));
+        }
     }
     out
+}
+
+/// One `ratio` line of `metric` (`f` of each sample), `us` over `peer` in
+/// scenario `sc`, with the per-round ratios' median and range if `rounds`;
+/// empty if either was not measured.
+fn ratio_line(
+    samples: &Samples,
+    sc: &str,
+    metric: &str,
+    f: fn(&Sample) -> f64,
+    us: &str,
+    peer: &str,
+    rounds: bool,
+) -> String {
+    let (Some(xs), Some(ys)) = (get(samples, sc, us), get(samples, sc, peer)) else {
+        return String::new();
+    };
+    let a = median(xs.iter().map(f).collect());
+    let b = median(ys.iter().map(f).collect());
+    if b.is_nan() || b <= 0.0 || !a.is_finite() {
+        // CPU time below /proc's 10 ms resolution (a short run).
+        return format!("ratio {sc} {metric} {us}/{peer}: not measurable in this run\n");
+    }
+    let mut line = format!("ratio {sc} {metric} {us}/{peer} = {:.3}", a / b);
+    if rounds {
+        let per_round: Vec<f64> = xs.iter().zip(ys).map(|(x, y)| f(x) / f(y)).collect();
+        let lo = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = per_round.iter().copied().fold(0.0, f64::max);
+        let n = per_round.len();
+        line.push_str(&format!(
+            " (per round: median {:.3}, {lo:.3}–{hi:.3}, {n} rounds)",
+            median(per_round)
+        ));
+    }
+    line.push('\n');
+    line
 }
 
 /// Replaces the section between the `http-load` markers of
