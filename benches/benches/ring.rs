@@ -6,7 +6,9 @@
 //! per measurement; `RING_BENCH_ROUNDS`, default 5; `RING_BENCH_CLOCK=cpu`
 //! times with the thread's CPU time, user and kernel, instead of the wall
 //! clock, so that time the thread spends preempted by other work on a
-//! shared machine is not counted). With valgrind installed
+//! shared machine is not counted; `RING_BENCH_SKETCHES=1` adds the floor
+//! sketch, `benches/src/rings/floor.rs`, to the default-setup scenarios).
+//! With valgrind installed
 //! it also counts user-space instructions per NOP (callgrind, exact).
 //! `-- --docs` writes the results into docs/benchmarks.md (between the
 //! `ring-bench` markers); `-- <filter>` runs the scenarios whose name
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use benches::rings::{make, RingBench, IMPLS};
+use benches::rings::{make, RingBench, IMPLS, SKETCHES};
 
 fn env_f64(name: &str, default: f64) -> f64 {
     std::env::var(name)
@@ -106,8 +108,15 @@ fn main() {
     }
     scenarios.retain(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str())));
 
+    // The sketches join only when asked: they are no product.
+    let sketches: &[&str] = if std::env::var_os("RING_BENCH_SKETCHES").is_some() {
+        SKETCHES
+    } else {
+        &[]
+    };
     let available: Vec<&str> = IMPLS
         .iter()
+        .chain(sketches)
         .copied()
         .filter(|i| make(i, 8).is_some())
         .collect();

@@ -42,10 +42,11 @@ pub const OWNED_AS_RUNTIME: &[&str] = &[
     "ring-core-owned-dyn+runtime-setup",
 ];
 
-/// Sketches [`make`] also knows, measured by the `nop` binary only (never
-/// a column of the ring benchmark): `floor-sketch`, the least a table of
-/// in-flight operations with the safe tier's guarantees executes, on the
-/// raw tier (see `rings/floor.rs`; not a product).
+/// Sketches [`make`] also knows, measured by the `nop` binary, and by the
+/// ring benchmark only when `RING_BENCH_SKETCHES` is set (never a column
+/// of its default run): `floor-sketch`, the least a table of in-flight
+/// operations with the safe tier's guarantees executes, on the raw tier
+/// (see `rings/floor.rs`; not a product).
 pub const SKETCHES: &[&str] = &["floor-sketch"];
 
 /// Builds an implementation by name with `entries` SQ slots; `None` if it is
