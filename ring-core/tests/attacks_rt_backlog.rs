@@ -16,15 +16,14 @@
 mod accepts;
 #[path = "common/fds.rs"]
 mod common;
-use accepts::{accepted_on, client, connect_until_paused, each_once, listener, pump};
+use accepts::{
+    accepted_on, client, connect_until_paused, each_once, id_of, listener, poll_next, pump,
+};
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
-use std::os::fd::OwnedFd;
+use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -33,32 +32,9 @@ use std::time::{Duration, Instant};
 use std::rc::Rc;
 
 use ring_core::buf_ring::BufRing;
-use ring_core::owned::{op::Accept, op::RecvMulti, OwnedBuf, SharedFd};
+use ring_core::owned::{op::RecvMulti, OwnedBuf, SharedFd};
 use ring_core::rt::{Driver, Multi};
 use ring_core::Errno;
-
-type Accepts = Multi<Accept, std::io::Result<OwnedFd>>;
-
-/// Polls the stream's next item once with `waker`.
-fn poll_with(s: &mut Accepts, waker: &Waker) -> Poll<Option<std::io::Result<OwnedFd>>> {
-    let mut next = s.next();
-    Pin::new(&mut next).poll(&mut Context::from_waker(waker))
-}
-
-/// Polls the stream's next item once with a waker that does nothing.
-fn poll_next(s: &mut Accepts) -> Poll<Option<std::io::Result<OwnedFd>>> {
-    poll_with(s, Waker::noop())
-}
-
-/// The id a yielded connection's client sent.
-fn id_of(fd: OwnedFd) -> u32 {
-    let mut conn = TcpStream::from(fd);
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut id = [0u8; 4];
-    conn.read_exact(&mut id).unwrap();
-    u32::from_le_bytes(id)
-}
 
 /// A canceller names the stream's key, not one push of its operation: taken
 /// before a pause and used after the stream pushed the operation again, it
@@ -438,11 +414,7 @@ fn two_bounded_recv_streams_on_one_buffer_ring_keep_their_own_bytes() {
         let (client, server) = common::connected_pair();
         let server = SharedFd::new(server);
         let mut s: Recvs = d.recv_multi(&server, bufs.clone()).with_backlog(4);
-        let mut next = s.next();
-        assert!(Pin::new(&mut next)
-            .poll(&mut Context::from_waker(Waker::noop()))
-            .is_pending());
-        drop(next);
+        assert!(poll_next(&mut s).is_pending());
         streams.push(s);
         pairs.push(client);
     }
@@ -475,8 +447,7 @@ fn two_bounded_recv_streams_on_one_buffer_ring_keep_their_own_bytes() {
             if ended[k].is_some() {
                 continue;
             }
-            let mut next = s.next();
-            match Pin::new(&mut next).poll(&mut Context::from_waker(Waker::noop())) {
+            match poll_next(s) {
                 Poll::Ready(Some(Ok(Some(buf)))) => got[k].extend_from_slice(&buf),
                 Poll::Ready(Some(Ok(None))) => {} // end of file
                 Poll::Ready(Some(Err(e))) => {

@@ -15,15 +15,15 @@
 mod accepts;
 #[path = "common/fds.rs"]
 mod common;
-use accepts::{accepted_on, client, connect_until_paused, each_once, listener, pump};
+use accepts::{
+    accepted_on, client, connect_until_paused, each_once, id_of, listener, poll_next, pump,
+};
 
-use std::future::Future;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, OwnedFd};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use ring_core::buf_ring::BufRing;
@@ -32,12 +32,6 @@ use ring_core::rt::{Driver, Multi, Runtime, ACCEPT_BACKLOG};
 use ring_core::Errno;
 
 type Accepts = Multi<Accept, std::io::Result<OwnedFd>>;
-
-/// Polls the stream's next item once with a waker that does nothing.
-fn poll_next<T: ring_core::owned::Operation, I>(s: &mut Multi<T, I>) -> Poll<Option<I>> {
-    let mut next = s.next();
-    Pin::new(&mut next).poll(&mut Context::from_waker(Waker::noop()))
-}
 
 /// Connects `n` clients (ids from `first`) one at a time, turning the
 /// driver after each, while nobody polls the stream.
@@ -64,12 +58,7 @@ fn drain_ids(d: &Driver, s: &mut Accepts, want: usize) -> Vec<u32> {
             ids.len()
         );
         match poll_next(s) {
-            Poll::Ready(Some(Ok(fd))) => {
-                let mut conn = TcpStream::from(fd);
-                let mut id = [0u8; 4];
-                conn.read_exact(&mut id).unwrap();
-                ids.push(u32::from_le_bytes(id));
-            }
+            Poll::Ready(Some(Ok(fd))) => ids.push(id_of(fd)),
             Poll::Ready(Some(Err(e))) => panic!("the consumer saw an error item: {e}"),
             Poll::Ready(None) => panic!("the stream ended after {} connections", ids.len()),
             Poll::Pending => {

@@ -1,16 +1,26 @@
-//! TCP helpers of the stream-bound tests (`rt_backlog.rs`,
-//! `attacks_rt_backlog.rs`): loopback listeners and clients, turning a
-//! driver until it is quiet, and counting the accepted connections this
-//! process holds open. Included with `#[path]` next to `common/fds.rs`
+//! Helpers of the stream-bound tests (`rt_backlog.rs`,
+//! `attacks_rt_backlog.rs`): loopback listeners and clients and the id
+//! each client sends, polling a stream once, turning a driver until it is
+//! quiet, and counting the accepted connections this process holds open. Included with `#[path]` next to `common/fds.rs`
 //! (as `mod common`).
 
 use std::collections::HashSet;
-use std::io::Write as _;
+use std::future::Future;
+use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use ring_core::owned::SharedFd;
-use ring_core::rt::Driver;
+use ring_core::owned::{Operation, SharedFd};
+use ring_core::rt::{Driver, Multi};
+
+/// Polls the stream's next item once with a waker that does nothing.
+pub fn poll_next<T: Operation, I>(s: &mut Multi<T, I>) -> Poll<Option<I>> {
+    let mut next = s.next();
+    Pin::new(&mut next).poll(&mut Context::from_waker(Waker::noop()))
+}
 
 /// Turns the driver until a turn finds nothing for 20 ms (bounded):
 /// what the kernel had to complete has been handed out.
@@ -72,6 +82,16 @@ pub fn client(port: u16, id: u32) -> TcpStream {
     let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.write_all(&id.to_le_bytes()).unwrap();
     c
+}
+
+/// The id the client of an accepted connection sent ([`client`]).
+pub fn id_of(fd: OwnedFd) -> u32 {
+    let mut conn = TcpStream::from(fd);
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut id = [0u8; 4];
+    conn.read_exact(&mut id).unwrap();
+    u32::from_le_bytes(id)
 }
 
 /// Turns the driver until the stream is paused (nothing in flight),
